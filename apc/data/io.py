@@ -1,0 +1,176 @@
+"""Parquet I/O for :class:`~apc.data.playlists.Playlists` with a checksummed manifest.
+
+Layout of a corpus directory::
+
+    manifest.json     format version, counts, sha256 of every file, provenance
+    playlists.parquet one row per playlist: items (large_list<int32>)
+    meta.parquet      playlist metadata, row p = playlist p
+    tracks.parquet    row i = track i
+    artists.parquet   row j = artist j
+
+Writing goes to a temporary sibling directory that is renamed into place, so a crash
+never leaves a half-written corpus; reading verifies counts and checksums and raises
+:class:`~apc.errors.ApcInputError` on any mismatch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from apc.errors import ApcInputError
+
+FORMAT = "apc-playlists"
+FORMAT_VERSION = 1
+FILES = ("playlists.parquet", "meta.parquet", "tracks.parquet", "artists.parquet")
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 digest of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _to_arrow_table(df: pd.DataFrame) -> pa.Table:
+    df = df.copy()
+    for col in df.columns:
+        if df[col].dtype == object:
+            # Mixed python objects (e.g. tag lists, ids of mixed type) -> let arrow infer;
+            # fall back to strings when it cannot.
+            try:
+                pa.array(df[col], from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                df[col] = df[col].map(lambda v: None if v is None else str(v))
+    return pa.Table.from_pandas(df, preserve_index=False)
+
+
+def atomic_dir(path: Path):
+    """Context manager yielding a temp dir that replaces ``path`` on success."""
+
+    class _Atomic:
+        def __enter__(self) -> Path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+            return self.tmp
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            if exc_type is not None:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                return
+            if path.exists():
+                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                os.replace(path, old)
+                os.replace(self.tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(self.tmp, path)
+
+    return _Atomic()
+
+
+def save_playlists(pl, path: str | Path) -> Path:
+    """Write ``pl`` to directory ``path`` (atomically); returns the path."""
+    path = Path(path)
+    with atomic_dir(path) as tmp:
+        lists = pa.LargeListArray.from_arrays(pa.array(pl.indptr), pa.array(pl.items))
+        pq.write_table(pa.table({"items": lists}), tmp / "playlists.parquet")
+        pq.write_table(_to_arrow_table(pl.meta), tmp / "meta.parquet")
+        pq.write_table(_to_arrow_table(pl.tracks), tmp / "tracks.parquet")
+        pq.write_table(_to_arrow_table(pl.artists), tmp / "artists.parquet")
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "counts": {
+                "playlists": len(pl),
+                "tracks": pl.n_tracks,
+                "artists": pl.n_artists,
+                "entries": pl.n_entries,
+            },
+            "files": {
+                name: {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
+                for name in FILES
+            },
+            "info": pl.info,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return path
+
+
+def read_manifest(path: str | Path) -> dict:
+    """Read and sanity-check ``manifest.json`` of a corpus directory."""
+    path = Path(path)
+    mpath = path / "manifest.json"
+    if not path.is_dir():
+        raise ApcInputError("no such corpus directory", file=str(path))
+    if not mpath.exists():
+        raise ApcInputError("not an apc corpus (manifest.json missing)", file=str(path))
+    try:
+        manifest = json.loads(mpath.read_text())
+    except json.JSONDecodeError as e:
+        raise ApcInputError(f"malformed JSON ({e.msg} at line {e.lineno})", file=str(mpath)) from e
+    if manifest.get("format") != FORMAT:
+        raise ApcInputError(f"expected format {FORMAT!r}", file=str(mpath), field="format")
+    if manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise ApcInputError(
+            f"format version {manifest['format_version']} is newer than this apc "
+            f"({FORMAT_VERSION}); upgrade apc",
+            file=str(mpath),
+            field="format_version",
+        )
+    return manifest
+
+
+def load_playlists(path: str | Path, *, verify: bool = True):
+    """Read a corpus directory written by :func:`save_playlists`."""
+    from apc.data.playlists import Playlists
+
+    path = Path(path)
+    manifest = read_manifest(path)
+    for name in FILES:
+        fpath = path / name
+        if not fpath.exists():
+            raise ApcInputError("file missing from corpus", file=str(fpath))
+        expected = manifest["files"].get(name, {})
+        if fpath.stat().st_size != expected.get("bytes"):
+            raise ApcInputError(
+                f"size {fpath.stat().st_size} != manifest {expected.get('bytes')} "
+                "(truncated or modified)",
+                file=str(fpath),
+            )
+        if verify and sha256_file(fpath) != expected.get("sha256"):
+            raise ApcInputError("checksum mismatch (corrupted or modified)", file=str(fpath))
+    try:
+        lists = pq.read_table(path / "playlists.parquet").column("items").combine_chunks()
+        meta = pq.read_table(path / "meta.parquet").to_pandas()
+        tracks = pq.read_table(path / "tracks.parquet").to_pandas()
+        artists = pq.read_table(path / "artists.parquet").to_pandas()
+    except (pa.ArrowException, OSError) as e:
+        raise ApcInputError(f"unreadable parquet ({e})", file=str(path)) from e
+    indptr = np.asarray(lists.offsets, dtype=np.int64)
+    indptr = indptr - indptr[0]
+    items = np.asarray(lists.flatten(), dtype=np.int32)
+    if "artist" in tracks.columns:
+        tracks["artist"] = tracks["artist"].astype(np.int32)
+    counts = manifest["counts"]
+    got = {"playlists": len(indptr) - 1, "tracks": len(tracks), "artists": len(artists),
+           "entries": len(items)}
+    for key, value in got.items():
+        if counts.get(key) != value:
+            raise ApcInputError(
+                f"{key}: manifest says {counts.get(key)}, files hold {value}",
+                file=str(path / "manifest.json"),
+                field=f"counts.{key}",
+            )
+    return Playlists(indptr, items, tracks, artists, meta, manifest.get("info", {}))

@@ -1,0 +1,66 @@
+"""Non-personalised baselines: uniformly random tracks and global most-popular."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from apc.data.playlists import Playlists
+from apc.data.queries import Queries
+from apc.models.base import ScoringRecommender
+
+
+class RandomRecommender(ScoringRecommender):
+    """Uniformly random tracks from the train catalogue — the floor of every table.
+
+    Each query gets its own random ranking drawn from a generator seeded by
+    ``(seed, playlist_id)``, so results do not depend on batching or query order.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the random rankings (default 0).
+    """
+
+    name = "random"
+    empty_seed_fallback = False
+
+    def __init__(self, *, seed: int = 0) -> None:
+        self.seed = seed
+
+    def _fit(self, train: Playlists, features) -> None:
+        self.n_items_ = train.n_tracks
+
+    def _score(self, queries: Queries) -> np.ndarray:
+        out = np.empty((len(queries), self.n_items_), dtype=np.float32)
+        for row, pid in enumerate(queries.playlist_ids):  # one generator per query, not per item
+            key = zlib.crc32(str(pid).encode())
+            out[row] = np.random.default_rng([int(self.seed), key]).random(self.n_items_)
+        return out
+
+
+class Popularity(ScoringRecommender):
+    """Most popular tracks: score = number of training playlists containing the track.
+
+    The classic non-personalised baseline of playlist continuation (Bonnin & Jannach
+    2014, "MostPopular"); seed tracks are excluded, so each query gets the most popular
+    tracks it does not already hold.
+
+    Parameters
+    ----------
+    distinct : bool
+        Count each playlist once per track (default) or every occurrence.
+    """
+
+    name = "popularity"
+    empty_seed_fallback = False  # already answers empty seeds sensibly
+
+    def __init__(self, *, distinct: bool = True) -> None:
+        self.distinct = distinct
+
+    def _fit(self, train: Playlists, features) -> None:
+        self.popularity_ = train.item_popularity(distinct=self.distinct).astype(np.float32)
+
+    def _score(self, queries: Queries) -> np.ndarray:
+        return np.broadcast_to(self.popularity_, (len(queries), len(self.popularity_)))

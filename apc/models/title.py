@@ -1,0 +1,121 @@
+"""Title model: playlist names -> tracks, for MPD "title only" queries and as a fallback.
+
+Training playlist names are normalised (lower case, accents and punctuation removed)
+and split into tokens; the whole normalised name is one more token, so an exact name
+match counts most. A query title is matched to training playlists by TF-IDF cosine
+and each track scores the summed similarity of the playlists holding it (a title
+k-NN, as in several RecSys Challenge 2018 solutions, e.g. Zamani et al. 2019). A small
+popularity prior breaks ties and answers queries without a usable title.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import scipy.sparse as sp
+
+from apc.data.playlists import Playlists
+from apc.data.queries import Queries
+from apc.models.base import ScoringRecommender
+
+_NON_WORD = re.compile(r"[^a-z0-9 ]+")
+
+
+def normalize_name(name: object) -> str:
+    """Lower-case, strip accents, emoji and punctuation, collapse spaces.
+
+    Examples
+    --------
+    >>> normalize_name("  Chill Vibes!! 🌴 ")
+    'chill vibes'
+    """
+    if not isinstance(name, str):
+        return ""
+    s = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return " ".join(_NON_WORD.sub(" ", s).split())
+
+
+def _tokens(name: str) -> list[str]:
+    norm = normalize_name(name)
+    if not norm:
+        return []
+    return norm.split() + ["=" + norm]
+
+
+class TitleModel(ScoringRecommender):
+    """Title k-NN: score(t) = sum over training playlists p of cos(title, name_p) * [t in p].
+
+    Parameters
+    ----------
+    popularity_weight : float
+        Weight of the popularity prior (track popularity / max popularity) added to the
+        row-normalised title scores; small, so it only breaks ties (default 1e-3).
+    """
+
+    name = "title"
+    empty_seed_fallback = False
+
+    def __init__(self, *, popularity_weight: float = 1e-3) -> None:
+        self.popularity_weight = popularity_weight
+
+    def _fit_fallback(self, train: Playlists) -> TitleModel:
+        self._fit(train, None)
+        self.n_tracks_ = train.n_tracks
+        self.fallback_ = None
+        self.is_fitted_ = True
+        return self
+
+    def _fit(self, train: Playlists, features) -> None:
+        pop = train.item_popularity().astype(np.float32)
+        self.prior_ = self.popularity_weight * pop / max(1.0, float(pop.max()))
+        names = train.meta["name"].to_numpy() if "name" in train.meta.columns else None
+        self.vocab_: dict[str, int] = {}
+        if names is None:
+            self.title_tracks_ = None
+            return
+        rows, cols = [], []
+        for p, name in enumerate(names):
+            for tok in _tokens(name):
+                rows.append(p)
+                cols.append(self.vocab_.setdefault(tok, len(self.vocab_)))
+        if not self.vocab_:
+            self.title_tracks_ = None
+            return
+        names_x = sp.csr_array(
+            (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(train), len(self.vocab_))
+        )
+        names_x.sum_duplicates()
+        df = np.bincount(names_x.indices, minlength=len(self.vocab_))
+        self.idf_ = np.log((1 + len(train)) / (1 + df)).astype(np.float32) + 1.0
+        names_x = names_x @ sp.diags_array(self.idf_)
+        norms = np.sqrt(np.asarray(names_x.multiply(names_x).sum(axis=1))).ravel()
+        names_x = sp.diags_array(1.0 / np.maximum(norms, 1e-12)) @ names_x
+        # token x track: how strongly each title token points at each track
+        self.title_tracks_ = sp.csr_array(names_x.T @ train.to_csr()).astype(np.float32)
+
+    def _query_matrix(self, titles) -> sp.csr_array:
+        rows, cols = [], []
+        for q, title in enumerate(titles):
+            for tok in _tokens(title):
+                j = self.vocab_.get(tok)
+                if j is not None:
+                    rows.append(q)
+                    cols.append(j)
+        m = sp.csr_array(
+            (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(titles), len(self.vocab_))
+        )
+        m.sum_duplicates()
+        m = m @ sp.diags_array(self.idf_)
+        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1))).ravel()
+        return sp.diags_array(1.0 / np.maximum(norms, 1e-12)) @ m
+
+    def _score(self, queries: Queries) -> np.ndarray:
+        out = np.broadcast_to(self.prior_, (len(queries), len(self.prior_))).copy()
+        if self.title_tracks_ is None or queries.titles is None or len(queries) == 0:
+            return out
+        s = (self._query_matrix(queries.titles) @ self.title_tracks_).toarray()
+        row_max = s.max(axis=1, keepdims=True)
+        out += s / np.where(row_max > 0, row_max, 1.0)
+        return out

@@ -1,0 +1,203 @@
+"""Public test helpers: tiny corpora with known answers and a conformance suite.
+
+Participants can reuse these for their own models::
+
+    from apc.testing import RecommenderContract
+
+    class TestMyModel(RecommenderContract):
+        def make_model(self):
+            return MyModel(n_factors=8)
+
+``check_recommender(factory)`` runs the same checks outside pytest (as scikit-learn's
+``check_estimator`` does).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from apc.data.playlists import Playlists
+from apc.data.queries import Queries, Recommendations
+
+#: Seed used by the test-suite; override with APC_TEST_SEED.
+TEST_SEED = int(os.environ.get("APC_TEST_SEED", "42"))
+
+SHARED_DATA = Path(os.environ.get("APC_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+
+
+def checkerboard(n_playlists: int = 20, n_per_genre: int = 6) -> Playlists:
+    """Two genres that never mix: playlists ``2i`` hold tracks ``a0..a{n-1}`` (artist A),
+    playlists ``2i+1`` hold ``b0..b{n-1}`` (artist B), each in a rotated order.
+
+    A query seeded with ``a`` tracks must be continued with ``a`` tracks only.
+    """
+    seqs, artists, names = [], {}, []
+    for p in range(n_playlists):
+        g = "ab"[p % 2]
+        tracks = [f"{g}{i}" for i in range(n_per_genre)]
+        rot = (p // 2) % n_per_genre
+        seqs.append(tracks[rot:] + tracks[:rot])
+        names.append("rock" if g == "a" else "jazz")
+        for t in tracks:
+            artists[t] = g.upper()
+    return Playlists.from_sequences(seqs, artists=artists, names=names)
+
+
+def cycles(n_tracks: int = 12, n_playlists: int = 60, length: int = 8, seed: int = 0) -> Playlists:
+    """Playlists that walk the cycle 0 -> 1 -> ... -> n-1 -> 0 from a random start.
+
+    Every track is equally popular and co-occurs with many others, so only the order
+    tells what comes next: the next track after ``i`` is always ``i + 1 (mod n)``.
+    """
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, n_tracks, n_playlists)
+    seqs = [[f"t{(s + j) % n_tracks}" for j in range(length)] for s in starts]
+    # make track index == cycle position
+    seqs = [[f"t{j}" for j in range(n_tracks)]] + seqs
+    return Playlists.from_sequences(seqs)
+
+
+def queries_from(pl: Playlists, seeds: list[list[int]], targets: list[list[int]], **kw) -> Queries:
+    """Queries over ``pl``'s catalogue from index lists."""
+    return Queries.from_lists(seeds, targets, n_tracks=pl.n_tracks, **kw)
+
+
+def check_recommendations(recs: Recommendations, queries: Queries, k: int, *, allows_repeats: bool = False) -> None:
+    """Assert the shape/dtype/order/padding invariants of a ``Recommendations``."""
+    assert isinstance(recs, Recommendations)
+    assert recs.items.shape == (len(queries), k)
+    assert recs.items.dtype == np.int32 and recs.scores.dtype == np.float32
+    items, scores = recs.items, recs.scores
+    valid = items >= 0
+    assert (items < queries.n_tracks).all()
+    # padding only at the end of a row
+    assert (np.diff(valid.astype(np.int8), axis=1) <= 0).all(), "-1 padding must be at the end"
+    assert np.isneginf(scores[~valid]).all()
+    # scores non-increasing
+    s = np.where(valid, scores, -np.inf)
+    with np.errstate(invalid="ignore"):
+        d = np.diff(s, axis=1)
+    assert ((d <= 1e-6) | np.isnan(d)).all(), "scores must be non-increasing"
+    for q in range(len(queries)):
+        row = items[q][valid[q]]
+        assert len(np.unique(row)) == len(row), f"duplicates in row {q}"
+        if not allows_repeats:
+            assert not np.isin(row, queries.seed(q)).any(), f"seed track recommended in row {q}"
+
+
+class RecommenderContract:
+    """Pytest mixin: the behaviour every recommender must show.
+
+    Subclasses implement :meth:`make_model` (a fresh, unfitted model, small enough to
+    fit in a second or two) and may override :meth:`make_corpus`.
+    """
+
+    k = 5
+
+    def make_model(self):  # pragma: no cover - to be overridden
+        raise NotImplementedError
+
+    def make_corpus(self) -> Playlists:
+        return checkerboard()
+
+    def make_queries(self, pl: Playlists) -> Queries:
+        n = pl.n_tracks
+        return queries_from(
+            pl,
+            [[0, 1], [n - 1], [], [2, 3, 4], [0]],
+            [[2], [n - 2], [0], [5], [1]],
+            titles=np.array(["rock", "jazz", "rock", None, ""], dtype=object),
+        )
+
+    # ---- the contract
+    def _fitted(self):
+        pl = self.make_corpus()
+        return self.make_model().fit(pl), pl
+
+    def test_fit_returns_self(self):
+        pl = self.make_corpus()
+        model = self.make_model()
+        assert model.fit(pl) is model
+
+    def test_not_fitted_raises(self):
+        from apc.errors import NotFittedError
+
+        pl = self.make_corpus()
+        model = self.make_model()
+        try:
+            model.recommend(self.make_queries(pl), self.k)
+        except NotFittedError:
+            return
+        raise AssertionError("recommend before fit must raise NotFittedError")
+
+    def test_recommendations_well_formed(self):
+        model, pl = self._fitted()
+        q = self.make_queries(pl)
+        recs = model.recommend(q, self.k)
+        check_recommendations(recs, q, self.k, allows_repeats=getattr(model, "allows_repeats", False))
+
+    def test_k_larger_than_catalogue_pads(self):
+        model, pl = self._fitted()
+        q = self.make_queries(pl)
+        recs = model.recommend(q, pl.n_tracks + 3)
+        check_recommendations(recs, q, pl.n_tracks + 3, allows_repeats=getattr(model, "allows_repeats", False))
+        assert (recs.items[:, -3:] == -1).all()
+
+    def test_batch_equals_single(self):
+        model, pl = self._fitted()
+        q = self.make_queries(pl)
+        batch = model.recommend(q, self.k)
+        for i in range(len(q)):
+            single = model.recommend(q.subset([i]), self.k)
+            np.testing.assert_array_equal(single.items[0], batch.items[i])
+            np.testing.assert_allclose(single.scores[0], batch.scores[i], rtol=1e-4, atol=1e-5)
+
+    def test_deterministic(self):
+        pl = self.make_corpus()
+        q = self.make_queries(pl)
+        a = self.make_model().fit(pl).recommend(q, self.k)
+        b = self.make_model().fit(pl).recommend(q, self.k)
+        np.testing.assert_array_equal(a.items, b.items)
+
+    def test_save_load_roundtrip(self, tmp_path):
+        model, pl = self._fitted()
+        q = self.make_queries(pl)
+        before = model.recommend(q, self.k)
+        path = model.save(tmp_path / "model.pkl")
+        loaded = type(model).load(path)
+        after = loaded.recommend(q, self.k)
+        np.testing.assert_array_equal(before.items, after.items)
+        np.testing.assert_allclose(before.scores, after.scores, rtol=1e-5)
+
+    def test_empty_seed_is_answered(self):
+        model, pl = self._fitted()
+        q = queries_from(pl, [[]], [[0]], titles=np.array(["rock"], dtype=object))
+        recs = model.recommend(q, self.k)
+        assert (recs.items[0] >= 0).sum() > 0
+
+
+def check_recommender(factory, corpus: Playlists | None = None, tmp_dir: str | Path | None = None) -> None:
+    """Run the :class:`RecommenderContract` checks on ``factory()`` outside pytest."""
+    import tempfile
+
+    class _C(RecommenderContract):
+        def make_model(self):
+            return factory()
+
+        def make_corpus(self):
+            return corpus if corpus is not None else checkerboard()
+
+    c = _C()
+    for name in dir(c):
+        if name.startswith("test_"):
+            fn = getattr(c, name)
+            if name == "test_save_load_roundtrip":
+                if not hasattr(factory(), "save"):
+                    continue
+                with tempfile.TemporaryDirectory(dir=tmp_dir) as d:
+                    fn(Path(d))
+            else:
+                fn()
