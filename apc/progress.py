@@ -1,0 +1,94 @@
+"""Rich progress bars that stay quiet in tests and pipes.
+
+Bars are shown when stderr is a terminal, unless ``APC_PROGRESS=0``; ``APC_PROGRESS=1``
+forces them on. Use :func:`progress` as an iterator wrapper or :func:`task` for manual
+advancing::
+
+    for path in progress(paths, "reading slices", unit="file"):
+        ...
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def enabled() -> bool:
+    """Whether progress bars should be drawn."""
+    flag = os.environ.get("APC_PROGRESS")
+    if flag is not None:
+        return flag not in ("0", "false", "no", "")
+    return sys.stderr.isatty()
+
+
+def _make():
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+def progress(iterable: Iterable[T], description: str, *, total: int | None = None, unit: str = "") -> Iterator[T]:
+    """Iterate over ``iterable`` with a progress bar (if enabled)."""
+    if not enabled():
+        yield from iterable
+        return
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)  # type: ignore[arg-type]
+    with _make() as bar:
+        tid = bar.add_task(description, total=total)
+        for item in iterable:
+            yield item
+            bar.advance(tid)
+
+
+class _NullTask:
+    def advance(self, n: float = 1) -> None:
+        pass
+
+    def update(self, **kwargs) -> None:
+        pass
+
+
+class _Task:
+    def __init__(self, bar, tid) -> None:
+        self._bar, self._tid = bar, tid
+
+    def advance(self, n: float = 1) -> None:
+        self._bar.advance(self._tid, n)
+
+    def update(self, **kwargs) -> None:
+        self._bar.update(self._tid, **kwargs)
+
+
+@contextmanager
+def task(description: str, total: float | None = None):
+    """Context manager yielding an object with ``advance(n)`` / ``update(...)``."""
+    if not enabled():
+        yield _NullTask()
+        return
+    with _make() as bar:
+        yield _Task(bar, bar.add_task(description, total=total))
