@@ -37,6 +37,7 @@ class Vocabulary:
         index = pd.Index(ids)
         if not index.is_unique:
             dup = index[index.duplicated()][0]
+            dup = dup.item() if hasattr(dup, "item") else dup
             raise ApcInputError(f"duplicate id {dup!r} in vocabulary")
         object.__setattr__(self, "ids", ids)
         object.__setattr__(self, "_index", index)
@@ -70,6 +71,7 @@ class Vocabulary:
         idx = self._index.get_indexer(ids).astype(np.int32)
         if missing == "error" and (idx < 0).any():
             bad = ids[idx < 0][0]
+            bad = bad.item() if hasattr(bad, "item") else bad
             raise ApcInputError(f"unknown id {bad!r}", field="track_id")
         return idx
 

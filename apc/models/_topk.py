@@ -58,7 +58,7 @@ def top_k(scores, k: int, *, exclude: sp.csr_array | None = None) -> tuple[np.nd
     if s.ndim != 2:
         raise ValueError(f"scores must be 2-D (B, n_items), got shape {s.shape}")
     b, n = s.shape
-    np.nan_to_num(s, copy=False, nan=-np.inf, posinf=np.finfo(np.float32).max)
+    np.nan_to_num(s, copy=False, nan=-np.inf, posinf=np.finfo(np.float32).max, neginf=-np.inf)
     if exclude is not None and exclude.nnz:
         ex = sp.csr_array(exclude)
         rows = np.repeat(np.arange(b), np.diff(ex.indptr))

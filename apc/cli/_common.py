@@ -1,0 +1,41 @@
+"""Shared CLI helpers: rich console, tables, option parsing."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def frame_table(frame: pd.DataFrame, *, title: str | None = None, index_name: str = "") -> Table:
+    """A rich Table of a DataFrame (index as the first column), numbers to 4 places."""
+    table = Table(title=title, header_style="bold")
+    table.add_column(index_name or (frame.index.name or ""), style="bold cyan")
+    for col in frame.columns:
+        table.add_column(str(col), justify="right")
+    for idx, row in frame.iterrows():
+        table.add_row(str(idx), *[fmt(v) for v in row.tolist()])
+    return table
+
+
+def fmt(v: Any) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "—"
+        return f"{v:.4f}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+def dict_table(d: dict[str, Any], *, title: str | None = None) -> Table:
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for k, v in d.items():
+        table.add_row(str(k), fmt(v) if not isinstance(v, int) else f"{v:,}")
+    return table

@@ -1,0 +1,55 @@
+"""``apc data``: synthesise, convert and describe corpora."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from apc.cli._common import console, dict_table
+
+app = typer.Typer(no_args_is_help=True, help="Create, convert and describe playlist corpora.")
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Argument(help="Output corpus directory.")],
+    preset: Annotated[str, typer.Option(help="tiny | small | medium | mpd-scale")] = "small",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    audio: Annotated[bool, typer.Option(help="Also write a WAV clip per track (content models).")] = False,
+    audio_seconds: Annotated[float, typer.Option(help="Clip length in seconds.")] = 6.0,
+) -> None:
+    """Generate the embedded synthetic corpus and save it to OUT."""
+    from apc.workflows import synth_corpus
+
+    pl = synth_corpus(out, preset=preset, seed=seed, audio=audio, audio_seconds=audio_seconds)
+    console.print(f"wrote {pl!r} to {out}")
+
+
+@app.command()
+def convert(
+    input: Annotated[Path, typer.Argument(help="Native dataset file or directory.")],
+    out: Annotated[Path, typer.Argument(help="Output corpus directory.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="mpd | aotm2011 | 8tracks | csv | aotm-bigrams")],
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Adapter option key=value (repeatable).")] = None,
+) -> None:
+    """Convert a native dataset (MPD, AotM-2011, 8tracks, CSV...) into an apc corpus."""
+    from apc.datasets import convert as convert_dataset
+    from apc.models.registry import parse_params
+
+    pl = convert_dataset(input, out, format, **parse_params(option))
+    console.print(f"wrote {pl!r} to {out}")
+    report = pl.info.get("report")
+    if report:
+        console.print(dict_table(report, title="filled in / dropped"))
+
+
+@app.command()
+def stats(
+    data: Annotated[str, typer.Argument(help="Corpus directory, synth:<preset>, or native file.")],
+) -> None:
+    """Print corpus statistics (counts, lengths, popularity skew, artist coherence)."""
+    from apc.workflows import corpus_stats
+
+    console.print(dict_table(corpus_stats(data), title=str(data)))

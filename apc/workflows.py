@@ -1,0 +1,291 @@
+"""The library functions behind the CLI commands (one function per command).
+
+Each function takes plain Python values, does the work and returns a result object;
+the Typer layer in :mod:`apc.cli` only parses arguments and prints. Everything here
+is usable from Python and notebooks as well.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from apc.data.playlists import Playlists
+from apc.errors import ApcInputError
+
+
+# ---------------------------------------------------------------------------- data
+def synth_corpus(out: str | Path, *, preset: str = "small", seed: int = 0, audio: bool = False,
+                 audio_seconds: float = 6.0, sr: int = 22050) -> Playlists:
+    """Generate the synthetic corpus and save it to ``out`` (with WAV clips if ``audio``).
+
+    Audio is written to a staging folder first; the corpus directory (with an
+    ``audio_path`` column and ``info["audio_root"] = "audio"``) is then saved
+    atomically and the clips moved into ``out/audio``.
+    """
+    from apc.datasets.synthetic import generate, write_audio
+
+    out = Path(out)
+    pl = generate(preset, seed=seed)
+    if not audio:
+        pl.save(out)
+        return pl
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.audio.", dir=out.parent))
+    try:
+        paths = write_audio(pl, staging, sr=sr, seconds=audio_seconds)
+        tracks = pl.tracks.copy()
+        tracks["audio_path"] = ["audio/" + str(p) for p in pd.Series(paths).astype(str)]
+        info = dict(pl.info, audio_root=".", audio_sr=sr, audio_seconds=audio_seconds)
+        pl = Playlists(pl.indptr, pl.items, tracks, pl.artists, pl.meta, info)
+        pl.save(out)
+        if (out / "audio").exists():
+            shutil.rmtree(out / "audio")
+        os.replace(staging, out / "audio")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return pl
+
+
+def corpus_stats(spec: str | Path) -> dict[str, Any]:
+    """Load a corpus (dir, ``synth:`` spec or native file) and return its statistics."""
+    from apc.datasets import load_corpus
+
+    return load_corpus(spec).stats()
+
+
+# ---------------------------------------------------------------------------- models
+def build_model(name: str, params: dict[str, Any] | None = None, *, accelerator: str | None = None,
+                devices: str | int | None = None) -> Any:
+    """Create a model by name/import path; ``accelerator``/``devices`` go to models that take them."""
+    from apc.models.registry import create_model, get_model_class
+
+    params = dict(params or {})
+    cls = get_model_class(name)
+    accepted = set(getattr(cls, "_param_names", lambda: [])())
+    for key, value in (("accelerator", accelerator), ("devices", devices)):
+        if value is None:
+            continue
+        if key not in accepted:
+            raise ApcInputError(f"model {name!r} does not train on devices; drop --{key}", field=key)
+        params[key] = value
+    return create_model(name, params)
+
+
+def fit_model(data: str | Path, name: str, out: str | Path, params: dict[str, Any] | None = None,
+              **device) -> Any:
+    """Fit a model on a whole corpus and save it (atomically) to ``out``."""
+    from apc.datasets import load_corpus
+
+    train = load_corpus(data)
+    model = build_model(name, params, **device).fit(train)
+    if not hasattr(model, "save"):
+        raise ApcInputError(f"model {name!r} has no save(); cannot write {out}", field="model")
+    model.save(out)
+    return model
+
+
+def read_seed_file(path: str | Path, train: Playlists):
+    """Queries from a seed file: an MPD ``challenge_set.json`` or a text file with one
+    playlist per line (track ids separated by whitespace or commas; a line may start
+    with ``title: <name> |``). Unknown track ids are dropped and counted."""
+    from apc.data.queries import Queries
+    from apc.data.vocab import Vocabulary
+
+    path = Path(path)
+    if not path.exists():
+        raise ApcInputError("no such seed file", file=str(path))
+    if path.suffix == ".json":
+        from apc.datasets.mpd import read_challenge_set
+
+        return read_challenge_set(path, train)
+    vocab = Vocabulary(train.tracks["track_id"].to_numpy())
+    seeds, titles, unknown = [], [], 0
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        title = None
+        if line.lower().startswith("title:"):
+            title, _, line = line[6:].partition("|")
+            title = title.strip()
+        ids = [t for t in line.replace(",", " ").split() if t]
+        idx = vocab.index(ids, missing="negative")
+        unknown += int((idx < 0).sum())
+        seeds.append(idx[idx >= 0])
+        titles.append(title)
+    q = Queries.from_lists(seeds, [[] for _ in seeds], n_tracks=train.n_tracks,
+                           titles=np.array(titles, dtype=object))
+    return q, {"queries": len(seeds), "unknown_seed_tracks_dropped": unknown}
+
+
+def recommend_to_csv(model_path: str | Path, train_spec: str | Path, seeds: str | Path,
+                     out: str | Path, *, k: int = 10) -> pd.DataFrame:
+    """Recommend ``k`` tracks for each seed playlist; write ``query,rank,track_id,score`` CSV."""
+    from apc.datasets import load_corpus
+    from apc.models.base import load_model
+
+    model = load_model(model_path)
+    train = load_corpus(train_spec)
+    queries, _report = read_seed_file(seeds, train)
+    recs = model.recommend(queries, k)
+    q, r = np.nonzero(recs.items >= 0)
+    frame = pd.DataFrame({
+        "query": queries.playlist_ids[q],
+        "rank": r + 1,
+        "track_id": train.tracks["track_id"].to_numpy()[recs.items[q, r]],
+        "score": recs.scores[q, r],
+    })
+    write_csv_atomic(frame, out)
+    return frame
+
+
+def write_csv_atomic(frame: pd.DataFrame, out: str | Path) -> Path:
+    """Write a CSV via a temp file and rename."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+# ---------------------------------------------------------------------------- evaluation
+@dataclass
+class EvaluationRun:
+    """Results of :func:`evaluate_models`: a summary table and the per-query rows."""
+
+    summary: pd.DataFrame
+    per_query: pd.DataFrame
+    split_report: dict[str, Any]
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def parse_ks(text: str | list[int]) -> list[int]:
+    """``"10,100,500"`` -> ``[10, 100, 500]`` (validated)."""
+    if isinstance(text, list):
+        ks = text
+    else:
+        try:
+            ks = [int(x) for x in str(text).split(",") if x.strip()]
+        except ValueError as e:
+            raise ApcInputError(f"expected comma-separated integers, got {text!r}", field="k") from e
+    if not ks or min(ks) < 1:
+        raise ApcInputError(f"k values must be positive integers, got {text!r}", field="k")
+    return sorted(set(ks))
+
+
+def evaluate_models(data: str | Path | Playlists, models: list[tuple[str, dict[str, Any]]], *,
+                    protocol: str = "continuation", protocol_options: dict[str, Any] | None = None,
+                    ks: list[int] = (10, 100, 500), metrics: list[str] | None = None,
+                    seed: int = 0, out: str | Path | None = None, accelerator: str | None = None,
+                    devices: str | int | None = None, dataset: str | None = None,
+                    on_model=None) -> EvaluationRun:
+    """Split ``data`` once with ``protocol`` and evaluate each model on it.
+
+    Parameters
+    ----------
+    data : path, ``synth:`` spec or Playlists
+        The corpus.
+    models : list of (name, params)
+        Registry names or ``pkg.module:Class`` import paths with their hyper-parameters.
+    protocol, protocol_options
+        Protocol name (``next-track``, ``continuation``, ``mpd-challenge``, ``cold-start``)
+        and its options.
+    ks, metrics
+        Cut-offs and metric names (defaults depend on the protocol).
+    seed : int
+        Seed of the split (and of the models that take one and were given none).
+    out : path, optional
+        Write per-query rows (long form) to this parquet file, atomically.
+    on_model : callable, optional
+        Called with the model name before each model is evaluated (progress display).
+    """
+    from apc.datasets import load_corpus
+    from apc.evaluation.evaluate import evaluate, write_results
+    from apc.evaluation.protocols import make_protocol
+
+    if isinstance(data, Playlists):
+        corpus, dataset = data, dataset or data.info.get("name", "corpus")
+    else:
+        corpus, dataset = load_corpus(data), dataset or str(data)
+    split = make_protocol(protocol, **(protocol_options or {})).split(corpus, seed=seed)
+    frames, timings = [], {}
+    for name, params in models:
+        if on_model is not None:
+            on_model(name)
+        model = build_model(name, params, accelerator=accelerator, devices=devices)
+        result = evaluate(model, split, ks=list(ks), metrics=metrics, dataset=dataset, seed=seed,
+                          model_name=name)
+        frames.append(result.per_query)
+        timings[name] = {"fit_s": result.fit_seconds, "recommend_s": result.recommend_seconds}
+    per_query = pd.concat(frames, ignore_index=True)
+    if out is not None:
+        write_results(per_query, out, split_report=split.report.as_dict(), policies=result.policies) \
+            if _accepts_kwargs(write_results) else write_results(per_query, out)
+    summary = summarize(per_query, timings)
+    return EvaluationRun(summary, per_query, split.report.as_dict(), timings)
+
+
+def _accepts_kwargs(fn) -> bool:
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    return "split_report" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+def summarize(per_query: pd.DataFrame, timings: dict[str, dict[str, float]] | None = None) -> pd.DataFrame:
+    """Mean of each metric per model, columns labelled like ``recall@10``, in model order."""
+    df = per_query.copy()
+    kk = pd.to_numeric(df["k"], errors="coerce")
+    df["label"] = np.where(kk.notna() & df["metric"].map(_has_cutoff),
+                           df["metric"] + "@" + kk.fillna(0).astype(int).astype(str), df["metric"])
+    order = list(dict.fromkeys(df["model"]))
+    labels = list(dict.fromkeys(df["label"]))
+    table = df.pivot_table(index="model", columns="label", values="value", aggfunc="mean",
+                           sort=False).reindex(index=order, columns=labels)
+    if timings:
+        table["fit_s"] = [timings.get(m, {}).get("fit_s", np.nan) for m in table.index]
+        table["recommend_s"] = [timings.get(m, {}).get("recommend_s", np.nan) for m in table.index]
+    return table
+
+
+def _has_cutoff(metric: str) -> bool:
+    try:
+        from apc.evaluation.metrics import METRICS
+
+        fn = METRICS.get(metric)
+        return getattr(fn, "has_cutoff", metric not in NO_CUTOFF)
+    except ImportError:
+        return metric not in NO_CUTOFF
+
+
+NO_CUTOFF = {"rprec", "rprec_mpd", "ndcg_mpd", "clicks_mpd", "coverage"}
+
+
+# ---------------------------------------------------------------------------- demo
+DEMO_MODELS = ["random", "popularity", "title", "sagh", "cagh", "knn", "item-knn", "markov", "sr"]
+
+
+def demo(*, preset: str = "small", seed: int = 0, on_model=None) -> EvaluationRun:
+    """The main job: synthetic corpus -> Continuation split -> evaluate the fast models."""
+    from apc.datasets.synthetic import generate
+    from apc.models.registry import available_models
+
+    corpus = generate(preset, seed=seed)
+    have = {s.name for s in available_models()}
+    models = [(name, {}) for name in DEMO_MODELS if name in have]
+    return evaluate_models(corpus, models, protocol="continuation", ks=[10, 100, 500],
+                           metrics=["recall", "ndcg", "rprec", "clicks_mpd"], seed=seed,
+                           dataset=f"synth:{preset}", on_model=on_model)
