@@ -26,8 +26,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not realdata"
 
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lint: $(STAMP)
 	$(BIN)/ruff check apc tests
 
 clean:
-	rm -rf $(VENV) build *.egg-info .apc-cache
+	rm -rf $(VENV) build *.egg-info .apc-cache site

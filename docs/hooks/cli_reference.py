@@ -1,0 +1,63 @@
+"""MkDocs hook: generate the CLI reference page from the Typer app at build time.
+
+The page is produced from the live click command tree, so it can never drift from the
+code: every command, argument, option, default and help text comes from ``apc.cli``.
+"""
+
+from __future__ import annotations
+
+import click
+from mkdocs.structure.files import File
+
+PAGE = "reference/cli.md"
+
+
+def _render(cmd: click.Command, path: list[str], depth: int, out: list[str]) -> None:
+    name = " ".join(path)
+    out.append(f"{'#' * min(depth, 6)} `{name}`\n")
+    if cmd.help:
+        out.append(cmd.help.strip() + "\n")
+    ctx = click.Context(cmd, info_name=path[-1])
+    pieces = cmd.collect_usage_pieces(ctx)
+    out.append(f"```text\n{name} {' '.join(pieces)}\n```\n")
+    rows = []
+    for p in cmd.get_params(ctx):
+        if p.name == "help":
+            continue
+        if isinstance(p, click.Argument):
+            label, kind = p.human_readable_name, "argument"
+        else:
+            label, kind = ", ".join(p.opts + p.secondary_opts), "option"
+        default = "" if p.default in (None, (), []) or callable(p.default) else f"`{p.default}`"
+        help_text = (getattr(p, "help", None) or "").replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{label}` | {kind} | {help_text} | {default} |")
+    if rows:
+        out.append("| name | kind | help | default |\n|---|---|---|---|")
+        out.extend(rows)
+        out.append("")
+    if isinstance(cmd, click.Group):
+        for sub_name in cmd.list_commands(ctx):
+            _render(cmd.get_command(ctx, sub_name), path + [sub_name], depth + 1, out)
+
+
+def cli_markdown() -> str:
+    """Markdown for the whole ``apc`` command tree."""
+    import typer
+
+    from apc.cli import app
+
+    root = typer.main.get_command(app)
+    out = [
+        "# CLI reference\n",
+        "Generated from the Typer app at documentation build time. Bad input (missing file, "
+        "malformed record, unknown option or model) prints one line `apc: error: ...` naming "
+        "the file, record and field, and exits with status 2.\n",
+    ]
+    _render(root, ["apc"], 2, out)
+    return "\n".join(out)
+
+
+def on_files(files, config):
+    """Add the generated page to the site."""
+    files.append(File.generated(config, PAGE, content=cli_markdown()))
+    return files
