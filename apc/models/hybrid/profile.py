@@ -1,0 +1,370 @@
+r"""Profiles: a song-to-playlist classifier on song features (Vall et al. 2019, Sec. 4.1).
+
+Vall et al. train a feed-forward network that maps a song's feature vector
+:math:`x_s` to one sigmoid output per training playlist, i.e. the probability that the
+song belongs to that playlist, with binary cross-entropy on the observed
+playlist-song memberships. The vector of outputs is the song's *profile*
+
+.. math::
+
+    \pi(s) = \sigma(g_\theta(x_s)) \in [0, 1]^{P}.
+
+In the paper the playlists to be continued are themselves training playlists
+("weak generalisation"): playlist :math:`p` is continued by the songs with the
+largest :math:`\pi_p(s)`, its own output unit. Songs need only features, so songs
+that never occur in training (cold start) are scored like any other.
+
+Our protocols hold whole playlists out ("strong generalisation"), so a query has no
+output unit of its own. We describe the query by the training playlists its seed songs
+are predicted to belong to — the mean profile of its seeds — and rank candidates by how
+well their profiles match it:
+
+.. math::
+
+    \pi(q) = \frac{1}{|S_q|} \sum_{s \in S_q} \pi(s), \qquad
+    \mathrm{score}(q, t) = \cos(\pi(q), \pi(t))  \ (\text{or } \pi(q)^\top \pi(t)).
+
+With ``seed_profile="observed"`` a seed that occurs in training contributes its
+observed memberships (its column of the playlist-song matrix) instead of its
+predicted profile; cold seeds always use the prediction. With one seed that belongs
+to exactly one training playlist :math:`p`, ``"observed"`` + ``"dot"`` scores
+:math:`\pi_p(t)`: the paper's weak-generalisation rule.
+
+Output units: training playlists with at least ``min_playlist_length`` tracks, the
+``max_playlists`` longest ones (ties: lower index) when there are more.
+
+References
+----------
+A. Vall, M. Dorfer, H. Eghbal-zadeh, M. Schedl, K. Burjorjee and G. Widmer.
+"Feature-combination hybrid recommender systems for automated music playlist
+continuation." User Modeling and User-Adapted Interaction 29(2), 527-572, 2019.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from apc.data.features import ItemFeatures
+from apc.data.playlists import Playlists
+from apc.data.queries import Queries
+from apc.errors import ApcInputError
+from apc.models.base import ScoringRecommender
+from apc.models.hybrid import dot64, floor_unavailable, preprocess, resolve_features
+
+try:
+    import pytorch_lightning as L
+    import torch
+    from torch import nn
+except ImportError as e:  # pragma: no cover
+    raise ImportError("ProfileModel needs torch and pytorch-lightning") from e
+
+
+class ProfileNet(nn.Module):
+    """Song features (B, d) -> one logit per output playlist (B, P).
+
+    Input dropout, ``n_layers`` x (Linear, BatchNorm, tanh, dropout), Linear — the
+    architecture of Vall et al. (2019), whose hidden units are tanh.
+    """
+
+    def __init__(
+        self,
+        d_in: int,
+        n_out: int,
+        *,
+        hidden: int,
+        n_layers: int,
+        input_dropout: float,
+        hidden_dropout: float,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Dropout(input_dropout)]
+        width = d_in
+        for _ in range(n_layers):
+            layers += [
+                nn.Linear(width, hidden),
+                nn.BatchNorm1d(hidden),
+                nn.Tanh(),
+                nn.Dropout(hidden_dropout),
+            ]
+            width = hidden
+        layers.append(nn.Linear(width, n_out))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102 - (B, d) -> (B, P) logits
+        return self.net(x)
+
+
+class LitProfile(L.LightningModule):
+    """Weighted binary cross-entropy on song-playlist memberships, Adam."""
+
+    def __init__(
+        self, net: ProfileNet, *, lr: float, weight_decay: float, positive_weight: float
+    ) -> None:
+        super().__init__()
+        self.net, self.lr, self.weight_decay = net, lr, weight_decay
+        self.positive_weight = float(positive_weight)
+
+    def training_step(self, batch, batch_idx):  # noqa: D102
+        x, y = batch
+        logits = self.net(x)
+        pos_weight = torch.tensor(self.positive_weight, device=logits.device)
+        loss = nn.functional.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
+        self.log("train_loss", loss, prog_bar=True, batch_size=len(x))
+        return loss
+
+    def configure_optimizers(self):  # noqa: D102
+        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+
+class _MembershipRows(torch.utils.data.Dataset):
+    """Training songs: (features, dense membership row over the output playlists)."""
+
+    def __init__(self, x: np.ndarray, y: sp.csr_array, rows: np.ndarray) -> None:
+        self.x, self.y, self.rows = x, y, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> int:
+        return int(self.rows[i])
+
+    def collate(self, idx: list[int]):
+        idx = np.asarray(idx)
+        return torch.from_numpy(self.x[idx]), torch.from_numpy(
+            self.y[idx].toarray().astype(np.float32)
+        )
+
+
+class ProfileModel(ScoringRecommender):
+    """Profiles hybrid (Vall et al. 2019): song features -> playlist-membership profile.
+
+    Parameters
+    ----------
+    features : str or list of str
+        Feature sets (``"audio_cnn,tags_w2v"`` ...; ``"auto"``: see
+        :func:`apc.models.hybrid.default_feature_names`).
+    hidden : int
+        Hidden units per layer (default 64; the paper used 100 for tag features).
+    n_layers : int
+        Hidden layers (default 1; the paper used up to 3).
+    input_dropout, hidden_dropout : float
+        Dropout rates (0.1 and 0.5, as in the paper's configuration).
+    epochs : int
+        Training epochs (default 30).
+    batch_size : int
+        Songs per mini-batch (default 64).
+    lr, weight_decay : float
+        Adam settings (default 1e-2, 0).
+    positive_weight : float
+        Weight of positive memberships in the BCE (default 1.0, as in the paper).
+    max_playlists : int
+        Most output units (default 4096): the longest training playlists are kept.
+    min_playlist_length : int
+        Shortest playlist used as an output unit (default 2).
+    similarity : {"cosine", "dot"}
+        Match of the query's profile with a candidate's (default cosine).
+    seed_profile : {"predicted", "observed"}
+        How seeds that occur in training contribute (default predicted).
+    standardize : bool
+        Standardise features before L2 normalisation (default True).
+    seed : int
+        Seed of initialisation, shuffling and feature building.
+    cache_dir : str, optional
+        Feature store / spectrogram cache directory.
+    feature_options : dict, optional
+        Per-feature-set options for :func:`apc.features.store.build_features`.
+    accelerator : str
+        Lightning accelerator (default "cpu").
+
+    Examples
+    --------
+    >>> from apc.testing import checkerboard, queries_from
+    >>> pl = checkerboard()
+    >>> m = ProfileModel(features="wmf", epochs=2).fit(pl)
+    >>> m.recommend(queries_from(pl, [[0]], [[1]]), 3).items.shape
+    (1, 3)
+    """
+
+    name = "profile"
+
+    def __init__(
+        self,
+        *,
+        features: str | list[str] = "auto",
+        hidden: int = 64,
+        n_layers: int = 1,
+        input_dropout: float = 0.1,
+        hidden_dropout: float = 0.5,
+        epochs: int = 30,
+        batch_size: int = 64,
+        lr: float = 1e-2,
+        weight_decay: float = 0.0,
+        positive_weight: float = 1.0,
+        max_playlists: int = 4096,
+        min_playlist_length: int = 2,
+        similarity: str = "cosine",
+        seed_profile: str = "predicted",
+        standardize: bool = True,
+        seed: int = 0,
+        cache_dir: str | None = None,
+        feature_options: dict[str, Any] | None = None,
+        accelerator: str = "cpu",
+    ) -> None:
+        self.features = features
+        self.hidden = hidden
+        self.n_layers = n_layers
+        self.input_dropout = input_dropout
+        self.hidden_dropout = hidden_dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.positive_weight = positive_weight
+        self.max_playlists = max_playlists
+        self.min_playlist_length = min_playlist_length
+        self.similarity = similarity
+        self.seed_profile = seed_profile
+        self.standardize = standardize
+        self.seed = seed
+        self.cache_dir = cache_dir
+        self.feature_options = feature_options
+        self.accelerator = accelerator
+
+    # ------------------------------------------------------------------ fit
+    def _validate(self, train: Playlists) -> None:
+        if self.similarity not in ("cosine", "dot"):
+            raise ApcInputError(
+                f"similarity must be 'cosine' or 'dot', got {self.similarity!r}", field="similarity"
+            )
+        if self.seed_profile not in ("predicted", "observed"):
+            raise ApcInputError(
+                f"seed_profile must be 'predicted' or 'observed', got {self.seed_profile!r}",
+                field="seed_profile",
+            )
+        for name in ("hidden", "epochs", "batch_size", "max_playlists"):
+            if int(getattr(self, name)) < 1:
+                raise ApcInputError(f"{name} must be >= 1", field=name)
+        if int(self.n_layers) < 0:
+            raise ApcInputError("n_layers must be >= 0", field="n_layers")
+
+    def output_playlists(self, train: Playlists) -> np.ndarray:
+        """int64: training playlists that get an output unit (see module docstring)."""
+        lengths = np.diff(train.to_csr().indptr)  # distinct tracks per playlist
+        cand = np.flatnonzero(lengths >= int(self.min_playlist_length))
+        if len(cand) > int(self.max_playlists):
+            order = np.lexsort((cand, -lengths[cand]))  # longest first, then by index
+            cand = np.sort(cand[order[: int(self.max_playlists)]])
+        return cand
+
+    def _fit(self, train: Playlists, features: ItemFeatures | None) -> None:
+        from apc.features.cnn import make_trainer, quiet_lightning
+
+        feats = resolve_features(self, train, features)
+        units = self.output_playlists(train)
+        if len(units) == 0:
+            raise ApcInputError(
+                f"no training playlist has >= {self.min_playlist_length} distinct tracks",
+                field="min_playlist_length",
+            )
+        membership = sp.csr_array(train.to_csr()[units].T)  # (n_tracks, P) song x output playlist
+        in_train = np.diff(membership.indptr) > 0
+        x = preprocess(feats, in_train, standardize=self.standardize)
+        rows = np.flatnonzero(in_train & feats.available)
+        if len(rows) < 2:
+            raise ApcInputError("fewer than two training songs have features", field="features")
+
+        L.seed_everything(int(self.seed), workers=True, verbose=False)
+        net = ProfileNet(
+            x.shape[1],
+            len(units),
+            hidden=int(self.hidden),
+            n_layers=int(self.n_layers),
+            input_dropout=float(self.input_dropout),
+            hidden_dropout=float(self.hidden_dropout),
+        )
+        lit = LitProfile(
+            net,
+            lr=float(self.lr),
+            weight_decay=float(self.weight_decay),
+            positive_weight=self.positive_weight,
+        )
+        data = _MembershipRows(x, membership, rows)
+        loader = torch.utils.data.DataLoader(
+            data,
+            batch_size=int(self.batch_size),
+            shuffle=True,
+            collate_fn=data.collate,
+            generator=torch.Generator().manual_seed(int(self.seed)),
+            drop_last=len(rows) > int(self.batch_size),
+        )
+        with quiet_lightning():
+            make_trainer(max_epochs=self.epochs, accelerator=self.accelerator).fit(lit, loader)
+        self.net_ = net.cpu().eval()
+        self.x_ = x
+        self.available_ = feats.available.copy()
+        self.units_ = units
+        self.membership_ = membership.astype(np.float32)
+        self.in_train_ = in_train
+        self.blocks_ = dict(feats.blocks)
+        self._profiles = None
+
+    # ------------------------------------------------------------------ profiles
+    @torch.no_grad()
+    def predict_profiles(
+        self, tracks: np.ndarray | None = None, *, batch: int = 4096
+    ) -> np.ndarray:
+        r"""Predicted profiles :math:`\pi(t)`, float32 (n, P); zero rows without features."""
+        idx = np.arange(len(self.x_)) if tracks is None else np.asarray(tracks)
+        out = np.zeros((len(idx), len(self.units_)), dtype=np.float32)
+        for start in range(0, len(idx), batch):
+            part = idx[start : start + batch]
+            out[start : start + len(part)] = torch.sigmoid(
+                self.net_(torch.from_numpy(self.x_[part]))
+            ).numpy()
+        out[~self.available_[idx]] = 0.0
+        return out
+
+    def _candidate_profiles(self) -> tuple[np.ndarray, np.ndarray]:
+        """(profiles of all tracks, the same row-normalised), computed once and cached."""
+        if getattr(self, "_profiles", None) is None:
+            prof = self.predict_profiles()
+            norm = prof / np.maximum(np.linalg.norm(prof, axis=1, keepdims=True), 1e-8)
+            self._profiles = (prof, norm.astype(np.float32))
+        return self._profiles
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_profiles"] = None  # derived (n_tracks x P): recomputed after loading
+        return state
+
+    # ------------------------------------------------------------------ score
+    def _score(self, queries: Queries) -> np.ndarray:
+        prof, prof_norm = self._candidate_profiles()
+        seeds = queries.seeds_csr()
+        usable = self.available_ | (self.in_train_ if self.seed_profile == "observed" else False)
+        seeds = sp.csr_array(seeds.multiply(usable[None, :].astype(np.float32)))
+        if self.seed_profile == "observed":
+            # warm seeds: their observed memberships; cold seeds: predicted profiles
+            warm = self.in_train_.astype(np.float32)
+            q = (
+                (sp.csr_array(seeds.multiply(warm[None, :])) @ self.membership_)
+                .toarray()
+                .astype(np.float64)
+            )
+            q += np.asarray(seeds.multiply(1.0 - warm[None, :]) @ prof, dtype=np.float64)
+        else:
+            q = np.asarray(seeds @ prof, dtype=np.float64)  # (B, P)
+        n = np.asarray(seeds.sum(axis=1)).ravel()
+        none = n == 0
+        q[~none] /= n[~none, None]
+        if none.any():  # no seed with features: the catalogue's mean profile
+            q[none] = prof[self.available_].mean(axis=0)
+        if self.similarity == "cosine":
+            q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+            scores = dot64(q, prof_norm)
+        else:
+            scores = dot64(q, prof)
+        return floor_unavailable(scores.astype(np.float32, copy=False), self.available_)

@@ -1,0 +1,518 @@
+r"""Neighbourhood models: playlist k-NN (with the V-SKNN and STAN weightings) and item k-NN.
+
+Both are plain sparse linear algebra over the training playlists' binary matrix
+``X`` (playlists x tracks):
+
+* :class:`PlaylistKNN` finds, for each query, the ``n_neighbors`` training playlists
+  most similar to its seed and lets them vote for their tracks (Bonnin & Jannach 2014;
+  the session-based SKNN of Jannach & Ludewig 2017 and its sequence-aware variants
+  V-SKNN, Ludewig & Jannach 2018, and STAN, Garg et al. 2019).
+* :class:`ItemKNN` scores a track by its summed co-occurrence similarity to the seed
+  tracks (``seeds @ S`` with ``S`` the pruned cosine of ``X^T X``).
+
+See ``docs/models/knn.md`` for the equations, complexity and the literature.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from apc.data.playlists import Playlists
+from apc.data.queries import Queries
+from apc.errors import ApcInputError, DataWarning, ParameterWarning
+from apc.models._similarity import (
+    SimilarityRecommender,
+    cooccurrence_topn,
+    expand_ranges,
+    topn_mask,
+)
+from apc.models.base import ScoringRecommender
+
+SIMILARITIES = ("cosine", "jaccard", "overlap", "dot")
+SAMPLINGS = ("recent", "random", "popular")
+WEIGHTINGS = ("none", "vsknn", "stan")
+DECAYS = ("linear", "quadratic", "log", "harmonic", "none")
+_SECONDS_PER_DAY = 86400.0
+
+
+# --------------------------------------------------------------------------- validation
+def check_int(value, name: str, *, minimum: int = 1, allow_none: bool = False) -> None:
+    """Raise :class:`ApcInputError` unless ``value`` is an int >= ``minimum`` (or None)."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        extra = " or None" if allow_none else ""
+        raise ApcInputError(f"must be an integer >= {minimum}{extra}, got {value!r}", field=name)
+
+
+def check_float(value, name: str, *, low: float = 0.0, high: float = np.inf,
+                low_open: bool = False, allow_none: bool = False) -> None:
+    """Raise :class:`ApcInputError` unless ``low <= value <= high`` (``low < value`` if open)."""
+    if value is None and allow_none:
+        return
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if ok:
+        v = float(value)
+        ok = np.isfinite(v) or high == np.inf and v == np.inf
+        ok = ok and (v > low if low_open else v >= low) and v <= high
+    if not ok:
+        bound = f"> {low}" if low_open else f">= {low}"
+        upper = "" if high == np.inf else f" and <= {high}"
+        extra = " or None" if allow_none else ""
+        raise ApcInputError(f"must be a number {bound}{upper}{extra}, got {value!r}", field=name)
+
+
+def check_choice(value, name: str, choices) -> None:
+    """Raise :class:`ApcInputError` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ApcInputError(f"must be one of {', '.join(map(repr, choices))}; got {value!r}",
+                            field=name)
+
+
+# --------------------------------------------------------------------------- helpers
+def position_decay(kind: str, steps_back: np.ndarray, length: np.ndarray) -> np.ndarray:
+    r"""Weight of a seed track ``steps_back`` positions before the last one (float32).
+
+    With :math:`r` = steps back (0 for the most recent track) and :math:`L` the seed
+    length: ``linear`` :math:`1 - r/L`, ``quadratic`` :math:`(1 - r/L)^2`, ``log``
+    :math:`\log 1.7 / \log(r + 1.7)`, ``harmonic`` :math:`1/(r+1)`, ``none`` 1. All give
+    the most recent track weight 1 (the decays of session-rec's V-SKNN, rescaled so).
+
+    Examples
+    --------
+    >>> position_decay("linear", np.array([2, 1, 0]), np.array([3, 3, 3])).tolist()
+    [0.3333333432674408, 0.6666666865348816, 1.0]
+    """
+    r = np.asarray(steps_back, dtype=np.float64)
+    L = np.asarray(length, dtype=np.float64)
+    if kind == "linear":
+        w = 1.0 - r / L
+    elif kind == "quadratic":
+        w = (1.0 - r / L) ** 2
+    elif kind == "log":
+        w = np.log(1.7) / np.log(r + 1.7)
+    elif kind == "harmonic":
+        w = 1.0 / (r + 1.0)
+    elif kind == "none":
+        w = np.ones_like(r)
+    else:  # pragma: no cover - validated before
+        raise ValueError(kind)
+    return w.astype(np.float32)
+
+
+def _timestamps(meta: pd.DataFrame) -> np.ndarray | None:
+    """Playlist timestamps in seconds (float64), or None when the corpus has none."""
+    if "timestamp" not in meta.columns:
+        return None
+    col = meta["timestamp"]
+    if pd.api.types.is_datetime64_any_dtype(col):
+        t = col.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9
+        t[col.isna().to_numpy()] = np.nan
+    else:
+        t = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
+    if np.isnan(t).all():
+        return None
+    return t
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    """float32 rank 1..P of ``values`` (NaN lowest; ties: the later row ranks higher)."""
+    v = np.where(np.isnan(values), -np.inf, values)
+    order = np.lexsort((np.arange(len(v)), v))
+    rank = np.empty(len(v), dtype=np.float32)
+    rank[order] = np.arange(1, len(v) + 1, dtype=np.float32)
+    return rank
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser: a fast, well-mixed hash of uint64 values."""
+    x = x.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return x
+
+
+def _query_keys(playlist_ids: np.ndarray) -> np.ndarray:
+    """uint64 key per query id (the id itself for integers, crc32 of its text otherwise)."""
+    ids = np.asarray(playlist_ids)
+    if np.issubdtype(ids.dtype, np.integer):
+        return ids.astype(np.uint64)
+    return np.array([zlib.crc32(str(p).encode()) for p in ids], dtype=np.uint64)
+
+
+def _dedup_last(indptr: np.ndarray, items: np.ndarray, n_cols: int):
+    """Distinct items of each row with the position of their last occurrence.
+
+    Returns ``(indptr, items, positions)`` with items sorted within each row.
+    """
+    lengths = np.diff(indptr)
+    pos = (np.arange(len(items), dtype=np.int64) - np.repeat(indptr[:-1], lengths)).astype(
+        np.int32)
+    m = sp.csr_array((pos, items.astype(np.int32), indptr.astype(np.int64)),
+                     shape=(len(lengths), n_cols))
+    m.has_sorted_indices = False
+    m.sort_indices()  # duplicates of a row become adjacent (their order is arbitrary)
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    new = np.ones(len(items), dtype=bool)
+    if len(items):
+        new[1:] = (m.indices[1:] != m.indices[:-1]) | (rows[1:] != rows[:-1])
+    starts = np.flatnonzero(new)
+    d_items = m.indices[starts].astype(np.int32)
+    d_pos = np.maximum.reduceat(m.data, starts) if len(starts) else m.data[:0]
+    d_indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[starts], minlength=len(lengths)), out=d_indptr[1:])
+    return d_indptr, d_items, d_pos.astype(np.int32)
+
+
+# --------------------------------------------------------------------------- playlist k-NN
+class PlaylistKNN(ScoringRecommender):
+    r"""Playlist (session) k-nearest-neighbours, with the V-SKNN and STAN weightings.
+
+    The seed ``h`` of a query is compared with every training playlist ``p`` sharing a
+    track with it; the ``n_neighbors`` most similar ones form ``N(h)`` and vote:
+
+    .. math::
+
+        \hat{r}_{h,t} = \sum_{p \in N(h)} \mathrm{sim}(h, p)\, w(t \mid h, p)\,
+                        \big(1 + \lambda_{idf}\,\mathrm{idf}(t)\big)\, \mathbb{1}[t \in p]
+
+    The seed is a weighted vector :math:`w_h` over tracks, and with
+    :math:`c = \sum_{i \in h \cap p} w_{h,i}` the similarity is ``cosine``
+    :math:`c / (\lVert w_h \rVert_2 \sqrt{|p|})`, ``jaccard`` (Tanimoto)
+    :math:`c / (\lVert w_h \rVert_2^2 + |p| - c)`, ``overlap``
+    :math:`c / \min(\lVert w_h \rVert_1, |p|)` or ``dot`` :math:`c / |h|` (V-SKNN's
+    ``vec``); for a binary seed these are the usual set similarities.
+
+    ``weighting`` chooses the seed weights and the per-neighbour terms:
+
+    * ``"none"`` (Bonnin & Jannach 2014 kNN, SKNN of Jannach & Ludewig 2017):
+      :math:`w_{h,i} = 1`, :math:`w(t \mid h, p) = 1`.
+    * ``"vsknn"`` (V-SKNN, Ludewig & Jannach 2018): :math:`w_{h,i}` = ``decay`` of the
+      position of ``i`` in the seed (most recent = 1); each neighbour's vote is scaled by
+      ``match_decay`` of the position of the most recent seed track it contains.
+    * ``"stan"`` (STAN, Garg et al. 2019): :math:`w_{h,i} = \exp(-r_i / \lambda_{spw})`
+      with :math:`r_i` the steps of ``i`` before the last seed track; similarities are
+      scaled by the neighbour's recency :math:`\exp(-(t_{max} - t_p) / \lambda_{snh})`
+      (``lambda_snh`` in days, only when the corpus has timestamps; :math:`t_{max}` is
+      the latest training timestamp); a track's vote is scaled by
+      :math:`\exp(-|\mathrm{pos}_p(t) - \mathrm{pos}_p(i^*)| / \lambda_{inh})` where
+      :math:`i^*` is the last track of ``p`` (in ``p``'s order) that is also in the seed,
+      as in the session-rec and RecPack implementations. Positions are those of the
+      last occurrence of a track in the playlist.
+
+    Everything is batched sparse algebra: ``(B, n_tracks) @ X^T`` gives all seed /
+    playlist overlaps of a block of queries, the top ``n_neighbors`` per row are picked
+    by :func:`~apc.models._similarity.topn_mask`, and the votes are either
+    ``W @ X`` or, when a vote depends on the track's position in the neighbour (STAN's
+    ``lambda_inh``, V-SKNN's ``match_decay``), one scatter-add over the neighbours'
+    entries, with the per-neighbour anchor (:math:`i^*`, most recent matched seed track)
+    found by a segmented ``np.maximum.reduceat`` over those entries.
+
+    Parameters
+    ----------
+    n_neighbors : int
+        Neighbour playlists per query, ``k`` (default 100).
+    similarity : {"cosine", "jaccard", "overlap", "dot"}
+        Seed / playlist similarity (default ``"cosine"``).
+    sample_size : int or None
+        SKNN candidate sampling: consider only this many of the playlists that share a
+        track with the seed (default None: all of them).
+    sampling : {"recent", "random", "popular"}
+        Which candidates to keep when sampling: the most recent (meta ``timestamp``;
+        corpus order when absent), a random subset (seeded per query by ``seed`` and the
+        query's playlist id) or those with most followers (meta ``num_followers``).
+    weighting : {"none", "vsknn", "stan"}
+        Sequence-aware variant (default ``"none"``).
+    decay : {"linear", "quadratic", "log", "harmonic", "none"}
+        V-SKNN seed-position weights (see :func:`position_decay`; default ``"linear"``).
+    match_decay : {"harmonic", "linear", "quadratic", "log", "none"}
+        V-SKNN: scale of a neighbour's vote by the position of the most recent seed
+        track it contains (default ``"harmonic"``, i.e. 1 / steps back + 1).
+    idf_weight : float
+        :math:`\lambda_{idf} \ge 0`: boost rare tracks by
+        :math:`1 + \lambda_{idf}\log(P / \mathrm{pop}(t))` (V-SKNN/VSTAN; default 0).
+    lambda_spw, lambda_snh, lambda_inh : float
+        STAN decays: seed position (default 1.02), neighbour recency in days (default
+        None: off) and position in the neighbour (default 2.05; None: off).
+    seed : int
+        Seed of ``sampling="random"`` (default 0).
+
+    References
+    ----------
+    G. Bonnin and D. Jannach. Automated generation of music playlists: Survey and
+    experiments. ACM Computing Surveys 47(2), 2014.
+    D. Jannach and M. Ludewig. When recurrent neural networks meet the neighborhood for
+    session-based recommendation. RecSys 2017.
+    M. Ludewig and D. Jannach. Evaluation of session-based recommendation algorithms.
+    User Modeling and User-Adapted Interaction 28(4-5), 2018.
+    D. Garg, P. Gupta, P. Malhotra, L. Vig and G. Shroff. Sequence and time aware
+    neighborhood for session-based recommendations: STAN. SIGIR 2019.
+
+    Examples
+    --------
+    >>> from apc.testing import checkerboard, queries_from
+    >>> pl = checkerboard()
+    >>> model = PlaylistKNN(n_neighbors=5).fit(pl)
+    >>> model.recommend(queries_from(pl, [[0, 1]], [[2]]), 3).items.tolist()
+    [[2, 3, 4]]
+    """
+
+    name = "knn"
+
+    def __init__(
+        self,
+        *,
+        n_neighbors: int = 100,
+        similarity: str = "cosine",
+        sample_size: int | None = None,
+        sampling: str = "recent",
+        weighting: str = "none",
+        decay: str = "linear",
+        match_decay: str = "harmonic",
+        idf_weight: float = 0.0,
+        lambda_spw: float = 1.02,
+        lambda_snh: float | None = None,
+        lambda_inh: float | None = 2.05,
+        seed: int = 0,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.similarity = similarity
+        self.sample_size = sample_size
+        self.sampling = sampling
+        self.weighting = weighting
+        self.decay = decay
+        self.match_decay = match_decay
+        self.idf_weight = idf_weight
+        self.lambda_spw = lambda_spw
+        self.lambda_snh = lambda_snh
+        self.lambda_inh = lambda_inh
+        self.seed = seed
+
+    # ------------------------------------------------------------------ fit
+    def _validate(self, train: Playlists) -> None:
+        check_int(self.n_neighbors, "n_neighbors")
+        check_choice(self.similarity, "similarity", SIMILARITIES)
+        check_int(self.sample_size, "sample_size", allow_none=True)
+        check_choice(self.sampling, "sampling", SAMPLINGS)
+        check_choice(self.weighting, "weighting", WEIGHTINGS)
+        check_choice(self.decay, "decay", DECAYS)
+        check_choice(self.match_decay, "match_decay", DECAYS)
+        check_float(self.idf_weight, "idf_weight")
+        check_float(self.lambda_spw, "lambda_spw", low_open=True)
+        check_float(self.lambda_snh, "lambda_snh", low_open=True, allow_none=True)
+        check_float(self.lambda_inh, "lambda_inh", low_open=True, allow_none=True)
+        check_int(self.seed, "seed", minimum=0)
+        if (self.sample_size is not None and self.sampling == "popular"
+                and "num_followers" not in train.meta.columns):
+            raise ApcInputError("sampling='popular' needs a 'num_followers' playlist column",
+                                field="num_followers")
+
+    def _expands(self) -> bool:
+        """Whether a vote depends on the track's neighbour (needs the per-entry path)."""
+        if self.weighting == "stan":
+            return self.lambda_inh is not None
+        return self.weighting == "vsknn" and self.match_decay != "none"
+
+    def _fit(self, train: Playlists, features) -> None:
+        n_playlists = len(train)
+        d_indptr, d_items, d_pos = _dedup_last(train.indptr, train.items, train.n_tracks)
+        ones = np.ones(len(d_items), dtype=np.float32)
+        self.playlists_ = sp.csr_array((ones, d_items, d_indptr),
+                                       shape=(n_playlists, train.n_tracks))
+        self.playlists_t_ = sp.csr_array(self.playlists_.T)  # (n_tracks, P)
+        self.lengths_ = np.diff(d_indptr).astype(np.float32)  # distinct tracks per playlist
+        self.positions_ = d_pos if self._expands() else None
+        self.idf_ = None
+        if self.idf_weight > 0:
+            pop = np.diff(self.playlists_t_.indptr).astype(np.float64)
+            self.idf_ = np.where(pop > 0, np.log(max(1, n_playlists) / np.maximum(pop, 1)),
+                                 0.0).astype(np.float32)
+        stamps = _timestamps(train.meta)
+        self.priority_ = None
+        if self.sample_size is not None and self.sampling == "recent":
+            if stamps is None:
+                warnings.warn("no playlist timestamps: sampling='recent' treats later "
+                              "playlists as more recent", DataWarning, stacklevel=3)
+                stamps_or_order = np.arange(n_playlists, dtype=np.float64)
+            else:
+                stamps_or_order = stamps
+            self.priority_ = _rank(stamps_or_order)
+        elif self.sample_size is not None and self.sampling == "popular":
+            followers = pd.to_numeric(train.meta["num_followers"], errors="coerce")
+            self.priority_ = _rank(followers.to_numpy(dtype=np.float64))
+        self.recency_ = None
+        if self.weighting == "stan" and self.lambda_snh is not None:
+            if stamps is None:
+                warnings.warn("lambda_snh needs playlist timestamps; the corpus has none, so "
+                              "neighbour recency is ignored", ParameterWarning, stacklevel=3)
+            else:
+                age = np.nan_to_num(np.nanmax(stamps) - stamps, nan=np.inf)
+                self.recency_ = np.exp(-age / (self.lambda_snh * _SECONDS_PER_DAY)).astype(
+                    np.float32)
+
+    # ------------------------------------------------------------------ score
+    def _seed_weights(self, queries: Queries):
+        """Distinct seed tracks per query with weights and last positions.
+
+        Returns ``(indptr, items, weights, positions, lengths)``; ``lengths`` is the
+        seed length (with repeats) used by the position decays.
+        """
+        indptr, items, pos = _dedup_last(queries.seeds_indptr, queries.seeds, queries.n_tracks)
+        lengths = queries.seed_lengths
+        rows = np.repeat(np.arange(len(queries)), np.diff(indptr))
+        steps_back = lengths[rows] - 1 - pos
+        if self.weighting == "vsknn":
+            w = position_decay(self.decay, steps_back, lengths[rows])
+        elif self.weighting == "stan":
+            w = np.exp(-steps_back / self.lambda_spw).astype(np.float32)
+        else:
+            w = np.ones(len(items), dtype=np.float32)
+        return indptr, items, w, pos, lengths
+
+    def _score(self, queries: Queries) -> sp.csr_array:
+        b, n_tracks = len(queries), queries.n_tracks
+        s_indptr, s_items, s_w, s_pos, seed_len = self._seed_weights(queries)
+        seeds = sp.csr_array((s_w, s_items, s_indptr), shape=(b, n_tracks))
+        dot = sp.csr_array(seeds @ self.playlists_t_)  # (B, P): weighted overlaps
+        rows = np.repeat(np.arange(b), np.diff(dot.indptr))
+        cols, inter = dot.indices, dot.data.astype(np.float32)
+        if self.sample_size is not None:  # SKNN candidate sampling
+            if self.sampling == "random":
+                qkey = _query_keys(queries.playlist_ids)[rows]
+                with np.errstate(over="ignore"):
+                    h = _mix64(_mix64(qkey + np.uint64(self.seed)) ^ cols.astype(np.uint64))
+                prio = (h >> np.uint64(40)).astype(np.float32)  # 24 bits: exact in float32
+            else:
+                prio = self.priority_[cols]
+            keep = topn_mask(dot.indptr, cols, prio, self.sample_size)
+            rows, cols, inter = rows[keep], cols[keep], inter[keep]
+        sim = self._similarity_values(rows, cols, inter, s_indptr, s_w)
+        if self.recency_ is not None:
+            sim = sim * self.recency_[cols]
+        indptr = np.zeros(b + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=b), out=indptr[1:])
+        keep = topn_mask(indptr, cols, sim, self.n_neighbors)
+        rows, cols, sim = rows[keep], cols[keep], sim[keep]
+        if not self._expands():
+            neighbours = sp.csr_array((sim, (rows, cols)), shape=(b, len(self.lengths_)))
+            scores = sp.csr_array(neighbours @ self.playlists_)
+            if self.idf_ is not None:
+                scores = sp.csr_array(scores.multiply(1.0 + self.idf_weight * self.idf_))
+            return scores
+        return self._score_entries(rows, cols, sim, s_indptr, s_items, s_pos, seed_len,
+                                   n_tracks)
+
+    def _similarity_values(self, rows, cols, inter, s_indptr, s_w) -> np.ndarray:
+        seg = np.repeat(np.arange(len(s_indptr) - 1), np.diff(s_indptr))
+        b = len(s_indptr) - 1
+        plen = self.lengths_[cols]
+        if self.similarity == "cosine":
+            norm = np.sqrt(np.bincount(seg, weights=s_w.astype(np.float64) ** 2, minlength=b))
+            return (inter / (norm[rows] * np.sqrt(plen))).astype(np.float32)
+        if self.similarity == "jaccard":
+            sq = np.bincount(seg, weights=s_w.astype(np.float64) ** 2, minlength=b)
+            return (inter / (sq[rows] + plen - inter)).astype(np.float32)
+        if self.similarity == "overlap":
+            l1 = np.bincount(seg, weights=s_w.astype(np.float64), minlength=b)
+            return (inter / np.minimum(l1[rows], plen)).astype(np.float32)
+        distinct = np.diff(s_indptr).astype(np.float64)  # "dot"
+        return (inter / distinct[rows]).astype(np.float32)
+
+    def _score_entries(self, rows, cols, sim, s_indptr, s_items, s_pos, seed_len, n_tracks):
+        """Votes that depend on the candidate's neighbour: one scatter-add over entries."""
+        d_indptr = self.playlists_.indptr
+        plen = np.diff(d_indptr)[cols]
+        entry = expand_ranges(d_indptr[cols], plen)  # entries of every neighbour, in order
+        pair = np.repeat(np.arange(len(cols)), plen)
+        items = self.playlists_.indices[entry]
+        # position in the seed of each entry's track (-1 when not a seed track)
+        s_rows = np.repeat(np.arange(len(s_indptr) - 1), np.diff(s_indptr))
+        s_key = s_rows.astype(np.int64) * n_tracks + s_items
+        key = rows[pair].astype(np.int64) * n_tracks + items
+        at = np.minimum(np.searchsorted(s_key, key), max(0, len(s_key) - 1))
+        match = s_key[at] == key if len(s_key) else np.zeros(len(key), bool)
+        seg = np.cumsum(plen) - plen  # first entry of each neighbour
+        weight = sim.astype(np.float32)
+        if self.weighting == "vsknn":
+            seed_pos = np.where(match, s_pos[at], -1)
+            last_match = np.maximum.reduceat(seed_pos, seg)  # most recent seed track in p
+            steps_back = seed_len[rows] - 1 - last_match
+            weight = weight * position_decay(self.match_decay, steps_back, seed_len[rows])
+        w = weight[pair]
+        if self.weighting == "stan":
+            npos = self.positions_[entry]
+            anchor = np.maximum.reduceat(np.where(match, npos, -1), seg)  # last match in p
+            w = w * np.exp(-np.abs(npos - anchor[pair]) / self.lambda_inh).astype(np.float32)
+        if self.idf_ is not None:
+            w = w * (1.0 + self.idf_weight * self.idf_[items])
+        b = len(s_indptr) - 1
+        scores = sp.csr_array((w.astype(np.float32), (rows[pair], items)), shape=(b, n_tracks))
+        scores.sum_duplicates()
+        return scores
+
+
+# --------------------------------------------------------------------------- item k-NN
+class ItemKNN(SimilarityRecommender):
+    r"""Item-based k-NN on track co-occurrence in playlists.
+
+    .. math::
+
+        S_{ij} = \frac{c_{ij}}{n_i^{\alpha}\, n_j^{1-\alpha} + \lambda}, \qquad
+        \hat{r}_{h,t} = \sum_{i \in h} S_{i,t}
+
+    with :math:`c_{ij}` the number of training playlists holding both tracks,
+    :math:`n_i = c_{ii}` the popularity, :math:`S_{ii} = 0`, and each row ``i`` of
+    ``S`` pruned to its ``n_neighbors`` largest entries (ties: lower track index).
+    ``alpha = 0.5, shrink = 0`` is the cosine; ``alpha = 1`` the conditional probability
+    :math:`P(j \mid i)` (association-rule confidence); ``alpha`` in between is the
+    asymmetric cosine of Aiolli (2013). ``X^T X`` is computed in blocks of rows and
+    pruned at once (see :func:`~apc.models._similarity.cooccurrence_topn`), so memory
+    stays ``O(n_tracks * n_neighbors)``.
+
+    Parameters
+    ----------
+    n_neighbors : int or None
+        Neighbours kept per track (default 100); None keeps all (small data only).
+    alpha : float
+        Asymmetry in [0, 1] (default 0.5: cosine).
+    shrink : float
+        Shrinkage >= 0 added to the denominator, damping pairs of rare tracks (default 0).
+
+    References
+    ----------
+    B. Sarwar, G. Karypis, J. Konstan and J. Riedl. Item-based collaborative filtering
+    recommendation algorithms. WWW 2001.
+    F. Aiolli. Efficient top-N recommendation for very large scale binary rated datasets.
+    RecSys 2013.
+
+    Examples
+    --------
+    >>> from apc.testing import checkerboard, queries_from
+    >>> pl = checkerboard()
+    >>> ItemKNN().fit(pl).recommend(queries_from(pl, [[0]], [[1]]), 2).items.tolist()
+    [[1, 2]]
+    """
+
+    name = "item-knn"
+
+    def __init__(self, *, n_neighbors: int | None = 100, alpha: float = 0.5,
+                 shrink: float = 0.0) -> None:
+        self.n_neighbors = n_neighbors
+        self.alpha = alpha
+        self.shrink = shrink
+
+    def _validate(self, train: Playlists) -> None:
+        check_int(self.n_neighbors, "n_neighbors", allow_none=True)
+        check_float(self.alpha, "alpha", high=1.0)
+        check_float(self.shrink, "shrink")
+
+    def _similarity(self, train: Playlists) -> sp.csr_array:
+        return cooccurrence_topn(train.to_csr(), self.n_neighbors, alpha=float(self.alpha),
+                                 shrink=float(self.shrink), description="item-knn similarity")

@@ -1,0 +1,420 @@
+"""Attentive bidirectional GRU over a playlist's tracks and, optionally, their tags.
+
+The STABR architecture of Sachdeva, Gupta & Pudi (2018, Fig. 1): two parallel streams
+read the last ``max_len`` tracks of the seed,
+
+- the **song stream**: track embeddings -> bidirectional GRU -> attention -> context
+  vector ``c_s``;
+- the **tag stream** (``use_tags=True``): each track's tag embedding is the mean of the
+  embeddings of its tags (``train.tracks["tags"]``, lists of strings) -> bidirectional
+  GRU -> attention -> context vector ``c_t``;
+
+``[c_s; c_t]`` goes through a hidden dense layer and a softmax over the catalogue
+gives the next track. The attention is additive (Bahdanau et al. 2015; Yang et al.
+2016): ``u_t = tanh(W h_t + b)``, ``a = softmax_t(v . u_t)`` over the real positions,
+``c = sum_t a_t h_t``. Training examples are prefix windows (every position of every
+training playlist, with the tracks before it as seed); the softmax is sampled for
+large catalogues (``n_negatives``).
+
+The paper reports its architecture, not a full list of hyper-parameters, so ours are
+chosen to train quickly on a CPU; see ``docs/models/attn-gru.md``.
+
+References
+----------
+N. Sachdeva, K. Gupta, V. Pudi. "Attentive neural architecture incorporating song
+features for music recommendation." RecSys 2018 (late-breaking results), 417-421.
+arXiv:1811.08203.
+
+D. Bahdanau, K. Cho, Y. Bengio. "Neural machine translation by jointly learning to align
+and translate." ICLR 2015.
+
+Z. Yang, D. Yang, C. Dyer, X. He, A. Smola, E. Hovy. "Hierarchical attention networks
+for document classification." NAACL 2016, 1480-1489.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from apc.data.playlists import Playlists
+from apc.errors import ApcInputError
+from apc.models.sequence._base import (
+    NegativeSampler,
+    SequenceLightning,
+    SequenceRecommender,
+    full_softmax_loss,
+    resolve_negatives,
+    sampled_softmax_loss,
+)
+
+
+# ---------------------------------------------------------------------------- tags
+def track_tags(train: Playlists) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Tags of every track as CSR over a tag vocabulary.
+
+    ``train.tracks["tags"]`` holds a list of strings per track (None, NaN or an empty
+    list where unknown; a bare string counts as one tag).
+
+    Returns
+    -------
+    indptr : np.ndarray
+        int64 (n_tracks + 2,): track ``i``'s tags are ``tag_ids[indptr[i]:indptr[i+1]]``;
+        the extra row ``n_tracks`` (the pad index) has none.
+    tag_ids : np.ndarray
+        int64, indices into ``vocab``.
+    vocab : list of str
+        Tag names, index = tag id.
+    """
+    if "tags" not in train.tracks.columns:
+        raise ApcInputError("use_tags=True needs a 'tags' column in the tracks table", field="tags")
+    s = train.tracks["tags"].reset_index(drop=True).explode().dropna().astype(str)
+    s = s[s != ""]
+    codes, vocab = pd.factorize(s.to_numpy(dtype=object), sort=True)
+    rows = s.index.to_numpy(dtype=np.int64)
+    order = np.argsort(rows, kind="stable")
+    counts = np.bincount(rows, minlength=train.n_tracks + 1)
+    indptr = np.zeros(train.n_tracks + 2, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return indptr, codes[order].astype(np.int64), [str(t) for t in vocab]
+
+
+# ---------------------------------------------------------------------------- (a) network
+@dataclass(frozen=True)
+class AttnGRUConfig:
+    """Shape of an :class:`AttentiveBiGRUNet`.
+
+    Attributes
+    ----------
+    n_tracks : int
+        Catalogue size; ``n_tracks`` is the pad index.
+    n_tags : int
+        Tag vocabulary size; 0 = no tag stream.
+    embedding : int
+        Track embedding size.
+    tag_embedding : int
+        Tag embedding size.
+    hidden : int
+        GRU units per direction.
+    attention : int
+        Size of the attention projection.
+    mlp : int
+        Units of the hidden dense layer.
+    dropout : float
+        Dropout on embeddings and on the dense layer.
+    """
+
+    n_tracks: int
+    n_tags: int = 0
+    embedding: int = 64
+    tag_embedding: int = 32
+    hidden: int = 64
+    attention: int = 64
+    mlp: int = 128
+    dropout: float = 0.2
+
+
+class AdditiveAttention(nn.Module):
+    """Attention pooling ``c = sum_t a_t h_t``, ``a = softmax_t(v . tanh(W h_t + b))`` (real t)."""
+
+    def __init__(self, d: int, att: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(d, att)
+        self.v = nn.Linear(att, 1, bias=False)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """H (B, T, D), mask (B, T) True on real positions -> context (B, D), weights (B, T)."""
+        e = self.v(torch.tanh(self.proj(h)))[..., 0]  # (B, T)
+        a = torch.softmax(e.masked_fill(~mask, float("-inf")), dim=1)  # (B, T), 0 on padding
+        return (a[..., None] * h).sum(1), a
+
+
+class BiGRUAttention(nn.Module):
+    """One stream: bidirectional GRU over packed sequences, then attention pooling."""
+
+    def __init__(self, d_in: int, hidden: int, att: int) -> None:
+        super().__init__()
+        self.gru = nn.GRU(d_in, hidden, batch_first=True, bidirectional=True)
+        self.attention = AdditiveAttention(2 * hidden, att)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """X (B, T, d_in), lengths (B,) >= 1 -> context (B, 2H).
+
+        Packing makes the backward direction start at each row's last real track, so
+        padding never enters the states.
+        """
+        t = x.shape[1]
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        h, _ = self.gru(packed)
+        h, _ = pad_packed_sequence(h, batch_first=True, total_length=t)  # (B, T, 2H)
+        mask = torch.arange(t, device=x.device)[None, :] < lengths[:, None]
+        c, _ = self.attention(h, mask)
+        return c
+
+
+class AttentiveBiGRUNet(nn.Module):
+    """Song stream (+ tag stream) -> concatenated contexts -> dense layer -> catalogue logits."""
+
+    def __init__(
+        self,
+        config: AttnGRUConfig,
+        tag_indptr: np.ndarray | None = None,
+        tag_ids: np.ndarray | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        n = config.n_tracks
+        self.pad = n
+        self.item_emb = nn.Embedding(n + 1, config.embedding, padding_idx=n)
+        self.songs = BiGRUAttention(config.embedding, config.hidden, config.attention)
+        self.tags = None
+        streams = 1
+        if config.n_tags > 0:
+            if tag_indptr is None or tag_ids is None:
+                raise ValueError("n_tags > 0 needs tag_indptr and tag_ids")
+            self.tag_emb = nn.EmbeddingBag(config.n_tags, config.tag_embedding, mode="mean")
+            self.register_buffer("tag_indptr", torch.as_tensor(tag_indptr, dtype=torch.int64))
+            self.register_buffer("tag_ids", torch.as_tensor(tag_ids, dtype=torch.int64))
+            self.tags = BiGRUAttention(config.tag_embedding, config.hidden, config.attention)
+            streams = 2
+        self.drop = nn.Dropout(config.dropout)
+        self.dense = nn.Linear(2 * config.hidden * streams, config.mlp)
+        self.out = nn.Linear(config.mlp, n)
+
+    def track_tag_embeddings(self, seq: torch.Tensor) -> torch.Tensor:
+        """Seq (B, T) -> (B, T, tag_embedding): mean tag embedding of each track (0 if none)."""
+        uniq, inv = torch.unique(seq, return_inverse=True)  # tags of each distinct track once
+        starts = self.tag_indptr[uniq]
+        lens = self.tag_indptr[uniq + 1] - starts  # (U,)
+        offsets = torch.cumsum(lens, 0) - lens
+        flat = torch.repeat_interleave(starts - offsets, lens) + torch.arange(
+            int(lens.sum()), device=seq.device
+        )
+        bags = self.tag_emb(self.tag_ids[flat], offsets)  # (U, E_t); empty bags give zeros
+        return bags[inv]
+
+    def context(self, seq: torch.Tensor) -> torch.Tensor:
+        """Seq (B, T) right-padded -> (B, mlp) representation of the seed."""
+        lengths = (seq != self.pad).sum(1).clamp(min=1)  # empty seeds read one pad (zero) vector
+        c = self.songs(self.drop(self.item_emb(seq)), lengths)  # (B, 2H)
+        if self.tags is not None:
+            ct = self.tags(self.drop(self.track_tag_embeddings(seq)), lengths)  # (B, 2H)
+            c = torch.cat([c, ct], dim=1)  # (B, 4H)
+        return self.drop(torch.relu(self.dense(c)))  # (B, mlp)
+
+    def forward(self, seq: torch.Tensor, targets: torch.Tensor | None = None):
+        """Next-track logits (B, n_tracks) and, with ``targets`` (B,), the cross-entropy."""
+        logits = self.out(self.context(seq))
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss
+
+
+# ---------------------------------------------------------------------------- (b) Lightning
+class AttnGRULightning(SequenceLightning):
+    """Trains an :class:`AttentiveBiGRUNet` on prefix windows with Adam."""
+
+    def __init__(
+        self,
+        network: AttentiveBiGRUNet,
+        *,
+        popularity: np.ndarray,
+        n_negatives: int = 0,
+        sample_alpha: float = 0.0,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        seed: int = 0,
+        val_k: int = 20,
+    ) -> None:
+        super().__init__(network, val_k=val_k, seed=seed)
+        self.save_hyperparameters(ignore=["network", "popularity"])
+        self.sampler = NegativeSampler(popularity, sample_alpha, seed) if n_negatives > 0 else None
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """Softmax (full or sampled) cross-entropy of each prefix's next track."""
+        hp = self.hparams
+        z = self.network.context(batch["seq"])  # (B, mlp)
+        y = batch["target"]  # (B,)
+        w, b = self.network.out.weight, self.network.out.bias
+        if hp.n_negatives > 0:
+            neg = self.sampler.sample(hp.n_negatives, y.device)
+            loss = sampled_softmax_loss(z, w, b, y, neg, self.sampler.log_prob.to(y.device))
+        else:
+            loss = full_softmax_loss(z, w, b, y)
+        self.log(
+            "train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True
+        )
+        return loss
+
+    def configure_optimizers(self):
+        """Adam."""
+        hp = self.hparams
+        return torch.optim.Adam(self.network.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+
+
+# ---------------------------------------------------------------------------- (c) Recommender
+class AttentiveBiGRU(SequenceRecommender):
+    """Attentive bi-GRU next-track recommender (Sachdeva, Gupta & Pudi 2018).
+
+    Parameters
+    ----------
+    embedding : int
+        Track embedding size (default 64).
+    hidden : int
+        GRU units per direction (default 64).
+    attention : int
+        Attention projection size (default 64).
+    mlp : int
+        Hidden dense layer size (default 128).
+    dropout : float
+        Dropout on embeddings and the dense layer (default 0.2).
+    use_tags : bool
+        Add the tag stream from ``train.tracks["tags"]`` (default False).
+    tag_embedding : int
+        Tag embedding size (default 32).
+    max_len : int
+        Seed tracks read (default 50).
+    n_negatives : int or None
+        0 = full softmax, k > 0 = sampled softmax with k shared negatives; None
+        (default) = full softmax for catalogues of at most 10,000 tracks (and
+        ``batch_size x n_tracks <= 2^25``), else 1024 sampled.
+    sample_alpha : float
+        Negatives drawn ∝ popularity^alpha (default 0: uniform).
+    lr : float
+        Adam learning rate (default 1e-3).
+    weight_decay : float
+        Adam weight decay (default 0).
+    batch_size : int
+        Examples per step; also queries per scoring block (default 128).
+    epochs : int
+        Maximum epochs (default 10).
+    patience, val_fraction, val_k, seed, accelerator, devices, log_dir :
+        See :class:`apc.models.sequence.gru4rec.GRU4Rec`.
+
+    Examples
+    --------
+    >>> from apc.testing import cycles, queries_from
+    >>> pl_ = cycles(n_playlists=100)
+    >>> model = AttentiveBiGRU(embedding=16, hidden=16, epochs=1, val_fraction=0).fit(pl_)
+    >>> model.recommend(queries_from(pl_, [[3, 4]], [[5]]), k=3).items.shape
+    (1, 3)
+    """
+
+    name = "attn-gru"
+    layout = "prefix"
+
+    def __init__(
+        self,
+        *,
+        embedding: int = 64,
+        hidden: int = 64,
+        attention: int = 64,
+        mlp: int = 128,
+        dropout: float = 0.2,
+        use_tags: bool = False,
+        tag_embedding: int = 32,
+        max_len: int = 50,
+        n_negatives: int | None = None,
+        sample_alpha: float = 0.0,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        batch_size: int = 128,
+        epochs: int = 10,
+        patience: int = 2,
+        val_fraction: float = 0.1,
+        val_k: int = 20,
+        seed: int = 0,
+        accelerator: str = "cpu",
+        devices: int | str | list[int] = 1,
+        log_dir: str | None = None,
+    ) -> None:
+        self.embedding = embedding
+        self.hidden = hidden
+        self.attention = attention
+        self.mlp = mlp
+        self.dropout = dropout
+        self.use_tags = use_tags
+        self.tag_embedding = tag_embedding
+        self.max_len = max_len
+        self.n_negatives = n_negatives
+        self.sample_alpha = sample_alpha
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.val_fraction = val_fraction
+        self.val_k = val_k
+        self.seed = seed
+        self.accelerator = accelerator
+        self.devices = devices
+        self.log_dir = log_dir
+
+    def _check(self, train: Playlists) -> None:
+        for name in ("embedding", "hidden", "attention", "mlp", "tag_embedding", "max_len"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ApcInputError(f"must be a positive integer, got {v!r}", field=name)
+        if not isinstance(self.use_tags, bool):
+            raise ApcInputError(f"must be true or false, got {self.use_tags!r}", field="use_tags")
+        if self.n_negatives is not None and (
+            isinstance(self.n_negatives, bool)
+            or not isinstance(self.n_negatives, (int, np.integer))
+            or self.n_negatives < 0
+        ):
+            raise ApcInputError(
+                f"must be None or an integer >= 0, got {self.n_negatives!r}", field="n_negatives"
+            )
+        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise ApcInputError(f"must lie in [0, 1), got {self.dropout!r}", field="dropout")
+        if not isinstance(self.lr, (int, float)) or self.lr <= 0:
+            raise ApcInputError(f"must be a number > 0, got {self.lr!r}", field="lr")
+        for name in ("weight_decay", "sample_alpha"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ApcInputError(f"must be a number >= 0, got {v!r}", field=name)
+        if self.use_tags and "tags" not in train.tracks.columns:
+            raise ApcInputError(
+                "use_tags=True needs a 'tags' column in the tracks table", field="tags"
+            )
+
+    def _build_network(self, train: Playlists, features) -> AttentiveBiGRUNet:
+        indptr = ids = None
+        n_tags = 0
+        self.tag_vocab_ = None
+        if self.use_tags:
+            indptr, ids, vocab = track_tags(train)
+            if not vocab:
+                raise ApcInputError("use_tags=True but no track has a tag", field="tags")
+            self.tag_vocab_ = vocab
+            n_tags = len(vocab)
+        config = AttnGRUConfig(
+            n_tracks=train.n_tracks,
+            n_tags=n_tags,
+            embedding=int(self.embedding),
+            tag_embedding=int(self.tag_embedding),
+            hidden=int(self.hidden),
+            attention=int(self.attention),
+            mlp=int(self.mlp),
+            dropout=float(self.dropout),
+        )
+        return AttentiveBiGRUNet(config, indptr, ids)
+
+    def _build_lightning(self, network, train, dm) -> AttnGRULightning:
+        n_neg = resolve_negatives(self.n_negatives, int(self.batch_size), train.n_tracks)
+        self.n_negatives_ = n_neg
+        return AttnGRULightning(
+            network,
+            popularity=dm.fit_pl.item_popularity(distinct=False),
+            n_negatives=n_neg,
+            sample_alpha=float(self.sample_alpha),
+            lr=float(self.lr),
+            weight_decay=float(self.weight_decay),
+            seed=int(self.seed),
+            val_k=int(self.val_k),
+        )

@@ -1,0 +1,284 @@
+import importlib.util
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from apc.data import Playlists  # noqa: E402
+from apc.errors import ApcInputError  # noqa: E402
+from apc.models.popularity import Popularity  # noqa: E402
+from apc.models.sequence.data import SessionParallelDataset  # noqa: E402
+from apc.models.sequence.gru4rec import (  # noqa: E402
+    AdagradM,
+    GRU4Rec,
+    GRU4RecConfig,
+    GRU4RecLightning,
+    GRU4RecNet,
+    bpr_max_loss,
+    xe_loss,
+)
+from apc.testing import RecommenderContract, cycles, queries_from  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tiny networks: one thread avoids OpenMP stalls on a shared 2-core machine
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def cycle_task():
+    """Train on walks around a 30-cycle; query held-out prefixes for their next track.
+
+    The catalogue is large next to the seeds (at most 7 tracks), so excluding the seed
+    leaves popularity a near-random guess among 23+ equally popular tracks.
+    """
+    train = cycles(30, n_playlists=150, seed=0)
+    held = cycles(30, n_playlists=40, seed=1)  # same catalogue order (track index = position)
+    rng = np.random.default_rng(7)
+    seeds, targets = [], []
+    for p in range(1, len(held)):
+        s = held[p]
+        cut = int(rng.integers(1, len(s)))
+        seeds.append(s[:cut].tolist())
+        targets.append([int(s[cut])])
+    return train, queries_from(train, seeds, targets), np.array(targets)[:, 0]
+
+
+def hit_at_1(model, train, q, y):
+    return float((model.fit(train).recommend(q, 1).items[:, 0] == y).mean())
+
+
+class TestGRU4RecContract(RecommenderContract):
+    def make_model(self):
+        return GRU4Rec(hidden=8, epochs=1, batch_size=8, n_negatives=16, val_fraction=0)
+
+
+@pytest.mark.parametrize("loss", ["cross-entropy", "bpr-max"])
+def test_learns_order_that_popularity_cannot(loss):
+    train, q, y = cycle_task()
+    gru = GRU4Rec(
+        hidden=16, loss=loss, n_negatives=32, batch_size=16, epochs=6, val_k=1, patience=2
+    )
+    assert hit_at_1(gru, train, q, y) >= 0.9
+    assert hit_at_1(Popularity(), train, q, y) <= 0.2
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("apc.models.knn") is None, reason="apc.models.knn not present"
+)
+def test_beats_playlist_knn_on_order():
+    from apc.models.knn import PlaylistKNN
+
+    train, q, y = cycle_task()
+    gru = hit_at_1(
+        GRU4Rec(hidden=16, n_negatives=32, batch_size=16, epochs=6, val_k=1), train, q, y
+    )
+    knn = hit_at_1(PlaylistKNN(), train, q, y)
+    # co-occurrence sees both neighbours of the seed window equally: order is invisible to it
+    assert gru - knn >= 0.3, (gru, knn)
+
+
+def test_one_hot_and_separate_embedding_inputs_learn():
+    train, q, y = cycle_task()
+    onehot = GRU4Rec(
+        hidden=16,
+        constrained_embedding=False,
+        embedding=0,
+        n_negatives=32,
+        batch_size=16,
+        epochs=6,
+        val_k=1,
+    )
+    assert hit_at_1(onehot, train, q, y) >= 0.9
+    assert onehot.network_.onehot is not None  # one-hot input layer, as in the 2016 paper
+    sep = GRU4Rec(
+        hidden=16,
+        layers=2,
+        constrained_embedding=False,
+        embedding=8,
+        n_negatives=32,
+        batch_size=16,
+        epochs=6,
+        val_k=1,
+    )
+    assert hit_at_1(sep, train, q, y) >= 0.9
+
+
+def test_xe_and_bpr_max_known_answers():
+    s = torch.tensor(
+        [[2.0, 0.0, 1.0], [0.0, 1.0, -1.0]]
+    )  # 2 rows, target on the diagonal, 1 sample
+    e = math.exp
+    xe = -math.log(e(2) / (e(2) + e(0) + e(1))) - math.log(e(1) / (e(0) + e(1) + e(-1)))
+    assert xe_loss(s).item() == pytest.approx(xe, rel=1e-6)
+
+    def bprmax_row(
+        r, t, lam
+    ):  # hand-written BPR-max (Hidasi & Karatzoglou 2018, Eq. 9), linear activation
+        neg = [j for j in range(len(r)) if j != t]
+        z = sum(e(r[j]) for j in neg)
+        sj = {j: e(r[j]) / z for j in neg}
+        sig = lambda x: 1 / (1 + e(-x))  # noqa: E731
+        return -math.log(sum(sj[j] * sig(r[t] - r[j]) for j in neg)) + lam * sum(
+            sj[j] * r[j] ** 2 for j in neg
+        )
+
+    rows = s.tolist()
+    expected = bprmax_row(rows[0], 0, 0.5) + bprmax_row(rows[1], 1, 0.5)
+    assert bpr_max_loss(s, bpreg=0.5, elu_param=0.0).item() == pytest.approx(expected, rel=1e-5)
+    # with ELU the scores are transformed first
+    elu = torch.nn.functional.elu(s, 0.5)
+    assert bpr_max_loss(s, bpreg=0.5, elu_param=0.5).item() == pytest.approx(
+        bpr_max_loss(elu, bpreg=0.5, elu_param=0.0).item(), rel=1e-6
+    )
+
+
+def test_adagradm_sparse_updates_equal_dense():
+    torch.manual_seed(0)
+    dense = torch.nn.Embedding(6, 3)
+    sparse = torch.nn.Embedding(6, 3, sparse=True)
+    sparse.weight.data.copy_(dense.weight.data)
+    od, os_ = (
+        AdagradM(dense.parameters(), lr=0.1, momentum=0.3),
+        AdagradM(sparse.parameters(), lr=0.1, momentum=0.3),
+    )
+    before = dense.weight.data.clone()
+    for idx in ([0, 2, 2], [1, 2], [2, 5]):
+        for emb, opt in ((dense, od), (sparse, os_)):
+            opt.zero_grad()
+            (emb(torch.tensor(idx)) ** 2).sum().backward()
+            opt.step()
+    # row 2, touched at every step, gets exactly the dense update
+    np.testing.assert_allclose(
+        sparse.weight.data[2].numpy(), dense.weight.data[2].numpy(), rtol=1e-6
+    )
+    # rows never touched do not move in either
+    np.testing.assert_array_equal(sparse.weight.data[[3, 4]].numpy(), before[[3, 4]].numpy())
+    # rows touched once then left: the sparse update skips the momentum-only steps (lazy momentum,
+    # as the reference IndexedAdagradM) while the dense one keeps coasting
+    assert not torch.allclose(sparse.weight.data[0], dense.weight.data[0])
+    # without momentum the two are identical everywhere
+    d2, s2 = torch.nn.Embedding(6, 3), torch.nn.Embedding(6, 3, sparse=True)
+    s2.weight.data.copy_(d2.weight.data)
+    o1, o2 = AdagradM(d2.parameters(), lr=0.1), AdagradM(s2.parameters(), lr=0.1)
+    for idx in ([0, 2, 2], [1, 2], [0, 5]):
+        for emb, opt in ((d2, o1), (s2, o2)):
+            opt.zero_grad()
+            (emb(torch.tensor(idx)) ** 2).sum().backward()
+            opt.step()
+    np.testing.assert_allclose(s2.weight.data.numpy(), d2.weight.data.numpy(), rtol=1e-6)
+    # one plain Adagrad step by hand: w - lr * g / sqrt(g^2 + eps) = w - lr * sign(g) (approx.)
+    w = torch.nn.Embedding(1, 2)
+    w.weight.data = torch.tensor([[1.0, -2.0]])
+    o = AdagradM(w.parameters(), lr=0.1)
+    (w(torch.tensor([0])) ** 2).sum().backward()
+    o.step()
+    g = np.array([2.0, -4.0])
+    np.testing.assert_allclose(
+        w.weight.data[0].numpy(), np.array([1.0, -2.0]) - 0.1 * g / np.sqrt(g**2 + 1e-6), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(),
+        dict(constrained_embedding=False, embedding=5, layers=2),
+        dict(constrained_embedding=False, embedding=0, layers=2),
+    ],
+)
+def test_step_by_step_equals_sequence_forward(config):
+    torch.manual_seed(0)
+    net = GRU4RecNet(GRU4RecConfig(n_tracks=10, hidden=6, **config)).eval()
+    seq = torch.tensor([[3, 1, 4, 1, 5]])
+    with torch.no_grad():
+        full = net.hidden_states(seq)[0]  # (T, H)
+        hidden = [torch.zeros(1, 6) for _ in range(net.config.layers)]
+        for t in range(seq.shape[1]):
+            out, hidden = net.step(seq[:, t], hidden)
+            np.testing.assert_allclose(out[0].numpy(), full[t].numpy(), rtol=1e-5, atol=1e-6)
+        logits, _ = net(torch.tensor([[3, 1, 4, 10, 10]]))  # right-padded with pad = 10
+        np.testing.assert_allclose(
+            logits[0].numpy(),
+            net.score_candidates(full[2:3], torch.arange(10))[0].numpy(),
+            rtol=1e-5,
+        )
+
+
+def test_training_resets_hidden_state_at_playlist_boundaries():
+    # track index == name; every track occurs once, so an input tells its playlist and position
+    seqs = [["0", "1", "2"], ["3", "4"], ["5"], ["6", "7", "8", "9"], ["10", "11"]]
+    pl = Playlists.from_sequences(seqs)
+    torch.manual_seed(0)
+    net = GRU4RecNet(
+        GRU4RecConfig(
+            n_tracks=pl.n_tracks, hidden=4, layers=2, constrained_embedding=False, embedding=3
+        )
+    ).eval()
+    lit = GRU4RecLightning(net, popularity=pl.item_popularity(), n_negatives=0)
+    where = {int(t): (p, j) for p in range(len(pl)) for j, t in enumerate(pl[p])}
+    checked = 0
+    with torch.no_grad():
+        for batch in SessionParallelDataset(pl, batch_size=2):
+            out, hidden = net.step(batch["inputs"], lit._carry(batch))
+            lit._hidden = hidden
+            for row, x in enumerate(batch["inputs"].tolist()):
+                p, j = where[x]
+                prefix = torch.from_numpy(pl[p][: j + 1].astype(np.int64))[None]
+                expected = net.hidden_states(prefix)[0, -1]  # the playlist alone, from a zero state
+                np.testing.assert_allclose(out[row].numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+                checked += 1
+    assert checked == 7  # every transition of the corpus
+
+
+def test_fit_records_history_and_leaves_no_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    train, q, y = cycle_task()
+    m = GRU4Rec(hidden=8, n_negatives=8, batch_size=16, epochs=3, val_k=1, patience=5).fit(train)
+    assert list(tmp_path.iterdir()) == []  # no lightning_logs/, no checkpoints in the cwd
+    assert len(m.epoch_times_) == 3 and all(t > 0 for t in m.epoch_times_)
+    assert "val_recall@1" in m.history_.columns and len(m.history_) == 3
+    assert m.best_epoch_ == int(m.history_["val_recall@1"].to_numpy().argmax())
+    assert m.n_train_events_ == int(np.maximum(m_fit_lengths(train, m) - 1, 0).sum())
+
+
+def m_fit_lengths(train, model):
+    from apc.models.sequence.data import validation_split
+
+    fit_rows, _ = validation_split(train.lengths, model.val_fraction, model.seed)
+    return train.lengths[fit_rows]
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("loss", "top1"),
+        ("hidden", 0),
+        ("dropout_hidden", 1.0),
+        ("n_negatives", -1),
+        ("optimizer", "sgd"),
+        ("val_fraction", 1.5),
+    ],
+)
+def test_bad_parameters_raise(param, value):
+    train = cycles(6, n_playlists=5)
+    with pytest.raises(ApcInputError) as e:
+        GRU4Rec(**{param: value}).fit(train)
+    assert e.value.field == param
+
+
+@pytest.mark.gpu
+def test_gpu_forward_matches_cpu(torch_device):
+    torch.manual_seed(0)
+    net = GRU4RecNet(GRU4RecConfig(n_tracks=50, hidden=8, sparse=False)).eval()
+    seq = torch.tensor([[1, 2, 3, 50], [4, 5, 50, 50]])
+    with torch.no_grad():
+        cpu, _ = net(seq)
+        gpu, _ = net.to(torch_device)(seq.to(torch_device))
+    assert gpu.device.type == "cuda" and gpu.shape == (2, 50)
+    np.testing.assert_allclose(gpu.cpu().numpy(), cpu.numpy(), rtol=1e-4, atol=1e-5)
