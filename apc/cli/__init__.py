@@ -39,10 +39,16 @@ app = typer.Typer(
 )
 
 from apc.cli import commands as _commands  # noqa: E402
+from apc.cli import bench as _bench  # noqa: E402
 from apc.cli import data as _data  # noqa: E402
+from apc.cli import mpd as _mpd  # noqa: E402
+from apc.cli import reproduce as _reproduce  # noqa: E402
 
 app.add_typer(_data.app, name="data")
+app.add_typer(_bench.app, name="bench")
+app.add_typer(_mpd.app, name="mpd")
 _commands.register(app)
+app.command("reproduce")(_reproduce.reproduce)
 
 
 def main() -> None:

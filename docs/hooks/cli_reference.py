@@ -17,15 +17,15 @@ def _render(cmd: click.Command, path: list[str], depth: int, out: list[str]) -> 
     out.append(f"{'#' * min(depth, 6)} `{name}`\n")
     if cmd.help:
         out.append(cmd.help.strip() + "\n")
-    ctx = click.Context(cmd, info_name=path[-1])
+    ctx = getattr(cmd, "context_class", click.Context)(cmd, info_name=path[-1])
     pieces = cmd.collect_usage_pieces(ctx)
     out.append(f"```text\n{name} {' '.join(pieces)}\n```\n")
     rows = []
     for p in cmd.get_params(ctx):
         if p.name == "help":
             continue
-        if isinstance(p, click.Argument):
-            label, kind = p.human_readable_name, "argument"
+        if getattr(p, "param_type_name", "") == "argument":
+            label, kind = (p.name or "").upper(), "argument"
         else:
             label, kind = ", ".join(p.opts + p.secondary_opts), "option"
         default = "" if p.default in (None, (), []) or callable(p.default) else f"`{p.default}`"
@@ -35,7 +35,7 @@ def _render(cmd: click.Command, path: list[str], depth: int, out: list[str]) -> 
         out.append("| name | kind | help | default |\n|---|---|---|---|")
         out.extend(rows)
         out.append("")
-    if isinstance(cmd, click.Group):
+    if hasattr(cmd, "list_commands"):  # a group (typer may vendor its own click)
         for sub_name in cmd.list_commands(ctx):
             _render(cmd.get_command(ctx, sub_name), path + [sub_name], depth + 1, out)
 

@@ -1,0 +1,179 @@
+"""Content-addressed cache of splits and fitted models (default folder ``.apc-cache/``).
+
+Keys are sha256 digests of everything the cached object depends on:
+
+* a split: the corpus content (arrays and tables), the protocol name and options,
+  the split seed, the apc version and the source of the protocols module;
+* a fitted model: the split key, the model's class, hyper-parameters and seed, the
+  apc version and the source file of the model's module.
+
+So an edited model or protocol never reuses a stale entry, and two suites that share
+a split or a model configuration share the cache. Entries are written atomically
+(temp file, then rename), so an interrupted run never leaves a half-written entry.
+The cache holds pickles: only point it at folders you trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import pickle
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import apc
+
+#: Bump when the layout of cached objects changes.
+CACHE_VERSION = 1
+
+
+def _update_frame(h, frame: pd.DataFrame) -> None:
+    h.update(repr(list(frame.columns)).encode())
+    for col in frame.columns:
+        s = frame[col]
+        try:
+            hashed = pd.util.hash_pandas_object(s, index=False).to_numpy()
+        except TypeError:  # unhashable cells (lists of tags): hash their text
+            hashed = pd.util.hash_pandas_object(s.map(repr), index=False).to_numpy()
+        h.update(np.ascontiguousarray(hashed).tobytes())
+
+
+def corpus_hash(pl) -> str:
+    """sha256 of a :class:`~apc.data.playlists.Playlists`' content (arrays and tables)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(pl.indptr).tobytes())
+    h.update(np.ascontiguousarray(pl.items).tobytes())
+    for frame in (pl.tracks, pl.artists, pl.meta):
+        _update_frame(h, frame)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _file_digest(path: str) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return "unknown"
+
+
+def source_digest(obj: Any) -> str:
+    """sha256 of the source file defining ``obj`` (a class or module); "unknown" if none."""
+    try:
+        path = inspect.getsourcefile(
+            obj if inspect.ismodule(obj) or inspect.isclass(obj) else type(obj)
+        )
+    except TypeError:
+        path = None
+    return _file_digest(path) if path else "unknown"
+
+
+def digest(*parts: Any) -> str:
+    """sha256 of the canonical JSON of ``parts``."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()
+
+
+def split_key(corpus_digest: str, protocol: str, options: dict[str, Any], seed: int) -> str:
+    """Cache key of a split."""
+    try:
+        import apc.evaluation.protocols as protocols
+
+        code = source_digest(protocols)
+    except ImportError:  # pragma: no cover - only while the package is incomplete
+        code = "unknown"
+    return digest(
+        "split", CACHE_VERSION, apc.__version__, code, corpus_digest, protocol, options, int(seed)
+    )
+
+
+def model_key(split: str, cls: type, params: dict[str, Any]) -> str:
+    """Cache key of a model of class ``cls`` with ``params`` fitted on split ``split``."""
+    path = f"{cls.__module__}:{cls.__qualname__}"
+    return digest("model", CACHE_VERSION, apc.__version__, source_digest(cls), split, path, params)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Cache:
+    """The split and model cache under ``root``.
+
+    Parameters
+    ----------
+    root : path or None
+        Cache folder; ``None`` disables caching (every lookup misses, nothing is written).
+    """
+
+    def __init__(self, root: str | Path | None) -> None:
+        self.root = None if root is None else Path(root)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is read or written."""
+        return self.root is not None
+
+    # ------------------------------------------------------------------ splits
+    def _split_path(self, key: str) -> Path:
+        return self.root / "splits" / f"{key}.pkl"
+
+    def load_split(self, key: str):
+        """Return the cached split for ``key``, or None."""
+        if not self.enabled:
+            return None
+        path = self._split_path(key)
+        if not path.is_file():
+            return None
+        try:
+            with open(path, "rb") as f:
+                return pickle.load(f)
+        except Exception:  # a corrupt entry is a miss, not an error
+            return None
+
+    def save_split(self, key: str, split) -> None:
+        """Store ``split`` under ``key``."""
+        if self.enabled:
+            atomic_write_bytes(self._split_path(key), pickle.dumps(split, protocol=5))
+
+    # ------------------------------------------------------------------ models
+    def model_path(self, key: str) -> Path | None:
+        """Where the model for ``key`` lives (None when caching is off)."""
+        return None if not self.enabled else self.root / "models" / f"{key}.pkl"
+
+    def load_model(self, key: str, cls: type):
+        """Return the cached fitted model for ``key`` (via ``cls.load``), or None."""
+        path = self.model_path(key)
+        if path is None or not path.is_file() or not hasattr(cls, "load"):
+            return None
+        try:
+            return cls.load(path)
+        except Exception:  # stale or corrupt: refit
+            return None
+
+    def save_model(self, key: str, model) -> bool:
+        """Store a fitted model through its own ``save``; False when it has none."""
+        path = self.model_path(key)
+        if (
+            path is None
+            or not callable(getattr(model, "save", None))
+            or not hasattr(type(model), "load")
+        ):
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(path)
+        return True

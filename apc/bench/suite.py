@@ -1,0 +1,494 @@
+"""Benchmark suites: a TOML file naming datasets, one protocol, models, metrics and seeds.
+
+A suite is data, validated up front and strictly: an unknown key anywhere raises
+:class:`~apc.errors.ApcInputError` naming the file and the key, so a typo never
+silently falls back to a default. Example (``benchmarks/quick.toml``)::
+
+    [suite]
+    name = "quick"
+    seeds = [0, 1]                 # replicate seeds: each gives its own split and model seeds
+    cutoff = 500                   # length of every recommendation list (max K)
+    metrics = ["hit@10", "mrr@20"] # optional; defaults depend on the protocol
+    baseline = "popularity"        # model label the paired tests compare against
+
+    [[datasets]]
+    name = "synth-small"
+    source = "synth:small"         # a saved corpus dir, synth:<preset>[?seed=N] or a native path
+
+    [protocol]
+    name = "next-track"
+    options = { last_only = true }
+
+    [[models]]
+    name = "knn"                   # label in tables (unique)
+    model = "knn"                  # registry name, entry point or "pkg.module:Class"
+    params = { n_neighbors = 50 }
+
+Relative dataset paths are resolved against the suite file's folder; ``$VARS`` and
+``~`` are expanded first (``$APC_SHARED_DATA`` defaults to :data:`apc.testing.SHARED_DATA`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from apc.errors import ApcInputError
+
+#: Protocols whose queries hold one next track (or a few); the rest are continuation-like.
+NEXT_TRACK_PROTOCOLS = {"next-track"}
+
+#: Default metric labels per protocol family (the brief of the benchmark reports).
+DEFAULT_METRICS = {
+    "next-track": [
+        "hit@1",
+        "hit@5",
+        "hit@10",
+        "hit@20",
+        "mrr@20",
+        "ndcg@20",
+        "coverage@20",
+        "popularity@20",
+        "artist_diversity@20",
+    ],
+    "continuation": [
+        "recall@20",
+        "recall@100",
+        "recall@500",
+        "rprec",
+        "rprec_mpd",
+        "ndcg@500",
+        "ndcg_mpd",
+        "clicks_mpd",
+        "coverage@100",
+        "popularity@100",
+        "artist_diversity@100",
+    ],
+}
+
+_LABEL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:@(\d+))?$")
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+_SUITE_KEYS = {
+    "name",
+    "description",
+    "seeds",
+    "cutoff",
+    "metrics",
+    "ks",
+    "baseline",
+    "test",
+    "correction",
+    "n_boot",
+    "n_perm",
+    "confidence",
+    "longtail_k",
+}
+_DATASET_KEYS = {"name", "source"}
+_PROTOCOL_KEYS = {"name", "options"}
+_MODEL_KEYS = {"name", "model", "params", "cache"}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset of a suite: a label and the source given to ``load_corpus``."""
+
+    name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model of a suite: a label, what to build and its hyper-parameters."""
+
+    name: str
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    cache: bool = True
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A validated benchmark suite (see the module docstring for the TOML layout).
+
+    Parameters
+    ----------
+    name : str
+        Suite name (used in reports).
+    datasets : list of DatasetSpec
+        Corpora to split and evaluate on.
+    protocol : str
+        Protocol name given to ``apc.evaluation.protocols.make_protocol``.
+    protocol_options : dict
+        Keyword options of the protocol.
+    models : list of ModelEntry
+        Models to fit and evaluate.
+    metrics : list of str
+        Metric labels, ``name@k`` or ``name`` for metrics without a cut-off.
+    seeds : list of int
+        Replicate seeds. Split and model seeds of each cell are derived from them with
+        :func:`apc.random.derive_seed`.
+    cutoff : int
+        Length of every recommendation list; the recall curve runs from 1 to ``cutoff``.
+    baseline : str or None
+        Label of the model every other model is tested against (besides the best).
+    test : str
+        Paired test, see :data:`apc.bench.stats.TESTS`.
+    correction : str
+        Multiple-comparison correction, see :data:`apc.bench.stats.CORRECTIONS`.
+    n_boot, n_perm : int
+        Bootstrap resamples and randomisation-test permutations.
+    confidence : float
+        Coverage of the bootstrap intervals.
+    longtail_k : int
+        Cut-off of the long-tail (target popularity) breakdown.
+    path : str
+        The file the suite was read from (for messages), or "" when built in code.
+    """
+
+    name: str
+    datasets: list[DatasetSpec]
+    protocol: str
+    protocol_options: dict[str, Any]
+    models: list[ModelEntry]
+    metrics: list[str]
+    seeds: list[int] = field(default_factory=lambda: [0])
+    cutoff: int = 500
+    baseline: str | None = None
+    test: str = "randomization"
+    correction: str = "holm"
+    n_boot: int = 1000
+    n_perm: int = 10000
+    confidence: float = 0.95
+    longtail_k: int = 100
+    description: str = ""
+    path: str = ""
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def metric_ks(self) -> list[tuple[str, int | None]]:
+        """``(metric name, k or None)`` for every metric label, in order."""
+        return [parse_label(label) for label in self.metrics]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the resolved configuration (JSON-serialisable, no file path)."""
+        d = asdict(self)
+        d.pop("path")
+        return d
+
+    def config_hash(self) -> str:
+        """sha256 of the resolved configuration: what a resumed run must match."""
+        return hashlib.sha256(
+            json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
+        ).hexdigest()
+
+    def model(self, name: str) -> ModelEntry:
+        """Return the model entry labelled ``name``."""
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+
+def parse_label(label: str) -> tuple[str, int | None]:
+    """Split ``"recall@20"`` into ``("recall", 20)`` and ``"rprec"`` into ``("rprec", None)``."""
+    m = _LABEL.match(label.strip())
+    if not m:
+        raise ApcInputError(
+            f"not a metric label: {label!r} (expected name or name@k)", field="metrics"
+        )
+    return m.group(1), None if m.group(2) is None else int(m.group(2))
+
+
+def metric_label(name: str, k: int | None) -> str:
+    """Inverse of :func:`parse_label`."""
+    return name if k is None else f"{name}@{k}"
+
+
+def safe_name(text: str) -> str:
+    """``text`` made safe for a file name."""
+    return _SAFE.sub("_", text).strip("_") or "x"
+
+
+def default_metrics(protocol: str) -> list[str]:
+    """Default metric labels for a protocol (next-track vs. continuation family)."""
+    family = "next-track" if protocol in NEXT_TRACK_PROTOCOLS else "continuation"
+    return list(DEFAULT_METRICS[family])
+
+
+# ---------------------------------------------------------------------- parsing
+def _check_keys(table: Any, allowed: set[str], where: str, file: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ApcInputError(f"expected a table, got {type(table).__name__}", file=file, field=where)
+    for key in table:
+        if key not in allowed:
+            raise ApcInputError(
+                f"unknown key; allowed here: {', '.join(sorted(allowed))}",
+                file=file,
+                field=f"{where}.{key}" if where else key,
+            )
+    return table
+
+
+def _typed(value: Any, types: type | tuple[type, ...], where: str, file: str, what: str) -> Any:
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise ApcInputError(f"expected {what}, got a boolean", file=file, field=where)
+    if not isinstance(value, types):
+        raise ApcInputError(
+            f"expected {what}, got {type(value).__name__} {value!r}", file=file, field=where
+        )
+    return value
+
+
+def _int_list(value: Any, where: str, file: str, *, positive: bool) -> list[int]:
+    _typed(value, list, where, file, "a list of integers")
+    out = []
+    for i, v in enumerate(value):
+        _typed(v, int, f"{where}[{i}]", file, "an integer")
+        if positive and v < 1:
+            raise ApcInputError(f"must be >= 1, got {v}", file=file, field=f"{where}[{i}]")
+        out.append(int(v))
+    if not out:
+        raise ApcInputError("must not be empty", file=file, field=where)
+    return out
+
+
+def _resolve_source(source: str, base: Path | None) -> str:
+    """Expand variables; make relative paths absolute against the suite's folder."""
+    if "APC_SHARED_DATA" in source and "APC_SHARED_DATA" not in os.environ:
+        from apc.testing import SHARED_DATA  # the default location of the real-data folder
+
+        source = source.replace("${APC_SHARED_DATA}", str(SHARED_DATA))
+        source = source.replace("$APC_SHARED_DATA", str(SHARED_DATA))
+    expanded = os.path.expanduser(os.path.expandvars(source))
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:(?![\\/])", expanded):  # "synth:small", "mpd:..."
+        return expanded
+    path = Path(expanded)
+    if not path.is_absolute() and base is not None:
+        path = (base / path).resolve()
+    return str(path)
+
+
+def suite_from_dict(
+    data: dict[str, Any], *, file: str = "<suite>", base: Path | None = None
+) -> Suite:
+    """Validate a parsed suite table and build a :class:`Suite`.
+
+    Raises
+    ------
+    ApcInputError
+        Naming ``file`` and the offending key on any unknown key, wrong type, missing
+        value or inconsistent reference.
+    """
+    _check_keys(data, {"suite", "datasets", "protocol", "models"}, "", file)
+    head = _check_keys(data.get("suite", {}), _SUITE_KEYS, "suite", file)
+
+    name = _typed(head.get("name", Path(file).stem), str, "suite.name", file, "a string")
+    description = _typed(head.get("description", ""), str, "suite.description", file, "a string")
+    seeds = _int_list(head.get("seeds", [0]), "suite.seeds", file, positive=False)
+    if len(set(seeds)) != len(seeds):
+        raise ApcInputError("seeds must be distinct", file=file, field="suite.seeds")
+    cutoff = _typed(head.get("cutoff", 500), int, "suite.cutoff", file, "an integer")
+    if cutoff < 1:
+        raise ApcInputError(f"must be >= 1, got {cutoff}", file=file, field="suite.cutoff")
+
+    # datasets
+    raw_datasets = data.get("datasets")
+    if not raw_datasets:
+        raise ApcInputError(
+            "a suite needs at least one [[datasets]] entry", file=file, field="datasets"
+        )
+    _typed(raw_datasets, list, "datasets", file, "an array of tables [[datasets]]")
+    datasets = []
+    for i, d in enumerate(raw_datasets):
+        where = f"datasets[{i}]"
+        _check_keys(d, _DATASET_KEYS, where, file)
+        if "source" not in d:
+            raise ApcInputError("missing 'source'", file=file, field=f"{where}.source")
+        source = _typed(d["source"], str, f"{where}.source", file, "a string")
+        label = _typed(d.get("name", source), str, f"{where}.name", file, "a string")
+        datasets.append(DatasetSpec(label, _resolve_source(source, base)))
+    _unique([d.name for d in datasets], "datasets", file)
+
+    # protocol
+    if "protocol" not in data:
+        raise ApcInputError("a suite needs a [protocol] table", file=file, field="protocol")
+    proto = _check_keys(data["protocol"], _PROTOCOL_KEYS, "protocol", file)
+    if "name" not in proto:
+        raise ApcInputError("missing 'name'", file=file, field="protocol.name")
+    protocol = _typed(proto["name"], str, "protocol.name", file, "a string")
+    options = _typed(proto.get("options", {}), dict, "protocol.options", file, "a table")
+
+    # models
+    raw_models = data.get("models")
+    if not raw_models:
+        raise ApcInputError(
+            "a suite needs at least one [[models]] entry", file=file, field="models"
+        )
+    _typed(raw_models, list, "models", file, "an array of tables [[models]]")
+    models = []
+    for i, m in enumerate(raw_models):
+        where = f"models[{i}]"
+        _check_keys(m, _MODEL_KEYS, where, file)
+        if "name" not in m and "model" not in m:
+            raise ApcInputError("missing 'name' (and 'model')", file=file, field=f"{where}.name")
+        label = _typed(m.get("name", m.get("model")), str, f"{where}.name", file, "a string")
+        target = _typed(m.get("model", label), str, f"{where}.model", file, "a string")
+        params = _typed(m.get("params", {}), dict, f"{where}.params", file, "a table")
+        cache = _typed(m.get("cache", True), bool, f"{where}.cache", file, "true or false")
+        models.append(ModelEntry(label, target, dict(params), cache))
+    _unique([m.name for m in models], "models", file)
+
+    # metrics
+    if "metrics" in head:
+        raw = _typed(head["metrics"], list, "suite.metrics", file, "a list of metric labels")
+        ks = _int_list(head["ks"], "suite.ks", file, positive=True) if "ks" in head else None
+        metrics = []
+        for i, label in enumerate(raw):
+            _typed(label, str, f"suite.metrics[{i}]", file, "a metric label")
+            try:
+                metric, k = parse_label(label)
+            except ApcInputError as e:
+                raise ApcInputError(e.message, file=file, field=f"suite.metrics[{i}]") from None
+            if k is None and ks is not None and _takes_k(metric):
+                metrics.extend(metric_label(metric, kk) for kk in ks)
+            else:
+                metrics.append(metric_label(metric, k))
+    elif "ks" in head:
+        raise ApcInputError(
+            "'ks' needs 'metrics' (names to evaluate at each k)", file=file, field="suite.ks"
+        )
+    else:
+        metrics = default_metrics(protocol)
+    _unique(metrics, "suite.metrics", file)
+    _check_metrics(metrics, cutoff, file)
+
+    baseline = head.get("baseline")
+    if baseline is not None:
+        _typed(baseline, str, "suite.baseline", file, "a model label")
+        if baseline not in {m.name for m in models}:
+            raise ApcInputError(
+                f"baseline {baseline!r} is not a model label of this suite",
+                file=file,
+                field="suite.baseline",
+            )
+    from apc.bench.stats import CORRECTIONS, TESTS
+
+    test = _typed(head.get("test", "randomization"), str, "suite.test", file, "a string")
+    if test not in TESTS:
+        raise ApcInputError(
+            f"unknown test {test!r}; known: {', '.join(TESTS)}", file=file, field="suite.test"
+        )
+    correction = _typed(head.get("correction", "holm"), str, "suite.correction", file, "a string")
+    if correction not in CORRECTIONS:
+        raise ApcInputError(
+            f"unknown correction {correction!r}; known: {', '.join(CORRECTIONS)}",
+            file=file,
+            field="suite.correction",
+        )
+    n_boot = _typed(head.get("n_boot", 1000), int, "suite.n_boot", file, "an integer")
+    n_perm = _typed(head.get("n_perm", 10000), int, "suite.n_perm", file, "an integer")
+    confidence = _typed(
+        head.get("confidence", 0.95), (int, float), "suite.confidence", file, "a number"
+    )
+    if not 0 < confidence < 1:
+        raise ApcInputError(
+            f"must lie in (0, 1), got {confidence}", file=file, field="suite.confidence"
+        )
+    longtail_k = _typed(
+        head.get("longtail_k", min(100, cutoff)), int, "suite.longtail_k", file, "an integer"
+    )
+    if not 1 <= longtail_k <= cutoff:
+        raise ApcInputError(
+            f"must lie in [1, cutoff={cutoff}]", file=file, field="suite.longtail_k"
+        )
+    for key, v in (("n_boot", n_boot), ("n_perm", n_perm)):
+        if v < 0:
+            raise ApcInputError(f"must be >= 0, got {v}", file=file, field=f"suite.{key}")
+
+    return Suite(
+        name=name,
+        datasets=datasets,
+        protocol=protocol,
+        protocol_options=dict(options),
+        models=models,
+        metrics=metrics,
+        seeds=seeds,
+        cutoff=cutoff,
+        baseline=baseline,
+        test=test,
+        correction=correction,
+        n_boot=n_boot,
+        n_perm=n_perm,
+        confidence=float(confidence),
+        longtail_k=longtail_k,
+        description=description,
+        path=file,
+    )
+
+
+def _unique(labels: list[str], where: str, file: str) -> None:
+    seen = set()
+    for label in labels:
+        if label in seen:
+            raise ApcInputError(f"duplicate name {label!r}", file=file, field=where)
+        seen.add(label)
+
+
+def _metric_registry() -> dict[str, Any]:
+    from apc.evaluation.metrics import METRICS
+
+    return METRICS
+
+
+def _takes_k(metric: str) -> bool:
+    from apc.evaluation import metrics as m
+
+    fn = getattr(m, "takes_k", None)
+    if fn is not None:
+        return bool(fn(metric))
+    return metric not in {"rprec", "rprec_mpd", "ndcg_mpd", "clicks_mpd"}
+
+
+def _check_metrics(labels: list[str], cutoff: int, file: str) -> None:
+    known = _metric_registry()
+    for i, label in enumerate(labels):
+        name, k = parse_label(label)
+        if name not in known:
+            raise ApcInputError(
+                f"unknown metric {name!r}; known: {', '.join(sorted(known))}",
+                file=file,
+                field=f"suite.metrics[{i}]",
+            )
+        if k is not None and k > cutoff:
+            raise ApcInputError(
+                f"{label}: k exceeds the suite's cutoff ({cutoff})",
+                file=file,
+                field=f"suite.metrics[{i}]",
+            )
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and validate a suite TOML file.
+
+    Examples
+    --------
+    >>> suite = load_suite("benchmarks/quick.toml")  # doctest: +SKIP
+    >>> [m.name for m in suite.models]  # doctest: +SKIP
+    ['random', 'popularity', ...]
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ApcInputError("no such suite file", file=str(path))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ApcInputError(f"malformed TOML ({e})", file=str(path)) from e
+    return suite_from_dict(data, file=str(path), base=path.resolve().parent)

@@ -1,0 +1,102 @@
+"""``apc bench``: run benchmark suites, report and compare their results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    no_args_is_help=True, help="Run benchmark suites (TOML), report and compare runs."
+)
+
+
+def _print_markdown(text: str) -> None:
+    from rich.markdown import Markdown
+
+    from apc.cli._common import console
+
+    console.print(Markdown(text))
+
+
+@app.command()
+def run(
+    suite: Annotated[Path, typer.Argument(help="Suite file (TOML), e.g. benchmarks/quick.toml.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default runs/<suite name>).")
+    ] = None,
+    executor: Annotated[str, typer.Option(help="local | ray")] = "local",
+    resume: Annotated[
+        bool, typer.Option(help="Continue an interrupted run in OUT (committed cells are kept).")
+    ] = False,
+    cache: Annotated[Path, typer.Option(help="Split and model cache folder.")] = Path(".apc-cache"),
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address (default $RAY_ADDRESS, else a local Ray)."),
+    ] = None,
+    ray_cpus: Annotated[
+        int | None, typer.Option(help="CPUs of a local Ray (default: all).")
+    ] = None,
+    plots: Annotated[bool, typer.Option(help="Also draw the PNG plots and the HTML page.")] = True,
+) -> None:
+    """Run every cell of SUITE and write results.parquet, summary.md/json and plots to OUT."""
+    from apc.bench.runner import run_suite
+    from apc.bench.suite import load_suite
+
+    s = load_suite(suite)
+    out = out or Path("runs") / s.name
+    options = {"num_cpus": ray_cpus} if executor == "ray" and ray_cpus else None
+    result = run_suite(
+        s,
+        out,
+        executor=executor,
+        resume=resume,
+        cache=None if no_cache else cache,
+        ray_address=ray_address,
+        executor_options=options,
+        report=plots,
+    )
+    _print_markdown((out / "summary.md").read_text())
+    done = f"{result.n_ok} cell(s) run, {result.n_skipped} resumed, {result.n_failed} failed"
+    if result.n_failed:
+        for f in result.failed:
+            typer.echo(f"failed: {f['cell']}: {f['error']}", err=True)
+        typer.echo(f"{done}: see {out / 'summary.md'}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{done}; results in {out}", err=True)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `apc bench run`.")],
+) -> None:
+    """Recompute the summary of RUN_DIR, print the table and write plots and report.html."""
+    from apc.bench.report import write_report
+
+    res = write_report(run_dir)
+    _print_markdown(res["markdown"])
+    typer.echo(
+        f"wrote {run_dir / 'summary.md'}, {len(res['plots'])} plot(s) and {res['html']}", err=True
+    )
+
+
+@app.command()
+def compare(
+    a: Annotated[Path, typer.Argument(help="First run folder.")],
+    b: Annotated[Path, typer.Argument(help="Second run folder.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write the comparison as markdown here.")
+    ] = None,
+) -> None:
+    """Compare two runs metric by metric (paired tests where both used the same splits)."""
+    from apc.bench.cache import atomic_write_bytes
+    from apc.bench.compare import compare_runs
+
+    res = compare_runs(a, b)
+    _print_markdown(res.markdown)
+    if out is not None:
+        atomic_write_bytes(out, res.markdown.encode())

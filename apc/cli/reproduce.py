@@ -1,0 +1,39 @@
+"""``apc reproduce``: check a published (or recorded) result against a fresh measurement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def reproduce(
+    file: Annotated[
+        Path,
+        typer.Argument(help="A reproduction recipe, e.g. baselines/synth-small-next-track.toml."),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run folder (default runs/reproduce/<name>).")
+    ] = None,
+    cache: Annotated[Path, typer.Option(help="Split and model cache folder.")] = Path(".apc-cache"),
+    executor: Annotated[str, typer.Option(help="local | ray")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+) -> None:
+    """Run the suite of a reproduction recipe and print reported vs. measured numbers."""
+    from rich.markdown import Markdown
+
+    from apc.cli._common import console
+    from apc.reproduce import reproduce as run_reproduction
+
+    res = run_reproduction(file, out=out, cache=cache, executor=executor, ray_address=ray_address)
+    console.print(Markdown(res.markdown))
+    if not res.ok:
+        bad = int((~res.table["reproduced"]).sum())
+        typer.echo(
+            f"not reproduced: {bad} result(s) outside tolerance, "
+            f"{res.n_failed_cells} failed cell(s)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"reproduced: {len(res.table)} result(s) within tolerance", err=True)

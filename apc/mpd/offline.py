@@ -1,0 +1,277 @@
+"""An offline RecSys Challenge: a (train slices, challenge_set.json, heldout.json) triple.
+
+The official ground truth of the 2018 challenge set was never published, so offline
+scoring needs a challenge set built from playlists whose full track lists are known.
+:func:`make_offline_challenge` draws held-out playlists from a corpus (usually MPD
+slices) into the ten official categories (Chen et al. 2018), writes
+
+* ``train/`` — the remaining playlists as MPD slice files (``mpd.slice.*.json``);
+* ``challenge_set.json`` — the official challenge format: for each held-out playlist
+  its ``pid``, ``name`` (only in title categories), ``num_samples``, ``num_holdouts``,
+  ``num_tracks`` and the seed ``tracks`` with their ``pos``;
+* ``heldout.json`` — the answers (format ``apc-mpd-heldout``, version 1)::
+
+      {"info": {"format": "apc-mpd-heldout", "version": 1, ...},
+       "playlists": [{"pid": 7, "name": "...", "category": "title_first5",
+                      "num_samples": 5, "num_holdouts": 40, "num_tracks": 45,
+                      "tracks": [{"pos": 5, "track_uri": "...", "artist_uri": "...",
+                                  "artist_name": "...", "track_name": "..."}, ...]}]}
+
+  ``tracks`` lists the *held-out* tracks only (MPD track records, with ``pos``);
+  ``artist_uri``/``artist_name`` give the artist matches of ``rprec_mpd``.
+
+Choices made here (the official sampling constraints were not published in full):
+a playlist is eligible for a category with ``n`` seeds when it has at least
+``n + min_holdouts`` tracks (and a non-empty name for title categories); categories
+are filled from the largest ``n`` down, so long playlists are not used up by short
+categories; random-seed categories draw their seed positions uniformly.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from apc.data.io import atomic_dir
+from apc.errors import ApcInputError, DataWarning
+
+#: category -> (number of seeds, title given, random positions); official order.
+CATEGORY_SPECS: dict[str, tuple[int, bool, bool]] = {
+    "title_only": (0, True, False),
+    "title_first1": (1, True, False),
+    "title_first5": (5, True, False),
+    "first5": (5, False, False),
+    "title_first10": (10, True, False),
+    "first10": (10, False, False),
+    "title_first25": (25, True, False),
+    "title_random25": (25, True, True),
+    "title_first100": (100, True, False),
+    "title_random100": (100, True, True),
+}
+
+
+@dataclass
+class OfflineChallenge:
+    """Paths written and counts of an offline challenge."""
+
+    out: Path
+    train_dir: Path
+    challenge: Path
+    heldout: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _column(frame, *names):
+    for name in names:
+        if name in frame.columns:
+            return frame[name].to_numpy()
+    return None
+
+
+class _TrackRecords:
+    """MPD track records (``track_uri``, ``track_name``, ``artist_*``) by track index."""
+
+    def __init__(self, pl) -> None:
+        self.uris = pl.tracks["track_id"].astype(str).to_numpy()
+        self.names = _column(pl.tracks, "track_name", "title", "name")
+        art = pl.track_artists
+        artist_names = _column(pl.artists, "name", "artist_name")
+        artist_ids = _column(pl.artists, "artist_id")
+        self.artist_name = np.full(len(art), None, dtype=object)
+        self.artist_uri = np.full(len(art), None, dtype=object)
+        known = art >= 0
+        if artist_names is not None:
+            self.artist_name[known] = artist_names[art[known]]
+        if artist_ids is not None:
+            self.artist_uri[known] = artist_ids[art[known]]
+
+    def record(self, i: int, pos: int) -> dict[str, Any]:
+        rec: dict[str, Any] = {"pos": int(pos), "track_uri": str(self.uris[i])}
+        if self.names is not None and self.names[i] is not None:
+            rec["track_name"] = str(self.names[i])
+        if self.artist_name[i] is not None:
+            rec["artist_name"] = str(self.artist_name[i])
+        # artists keyed by name (no URI in the source) get no artist_uri
+        if self.artist_uri[i] is not None and str(self.artist_uri[i]).startswith("spotify:artist:"):
+            rec["artist_uri"] = str(self.artist_uri[i])
+        return rec
+
+
+def assign_categories(
+    lengths: np.ndarray,
+    has_title: np.ndarray,
+    n_per_category: int,
+    *,
+    min_holdouts: int = 5,
+    seed: int = 0,
+    categories: tuple[str, ...] = tuple(CATEGORY_SPECS),
+) -> dict[str, np.ndarray]:
+    """Draw playlist rows for each category (no playlist twice), largest seed count first."""
+    rng = np.random.default_rng(seed)
+    taken = np.zeros(len(lengths), dtype=bool)
+    out: dict[str, np.ndarray] = {}
+    for cat in sorted(
+        categories, key=lambda c: (-CATEGORY_SPECS[c][0], list(CATEGORY_SPECS).index(c))
+    ):
+        n, title, _ = CATEGORY_SPECS[cat]
+        eligible = np.flatnonzero(
+            ~taken & (lengths >= n + min_holdouts) & (has_title | (not title))
+        )
+        pick = np.sort(rng.choice(eligible, size=min(n_per_category, len(eligible)), replace=False))
+        taken[pick] = True
+        out[cat] = pick
+    return {c: out[c] for c in categories}
+
+
+def make_offline_challenge(
+    source,
+    out: str | Path,
+    *,
+    n_per_category: int = 1000,
+    min_holdouts: int = 5,
+    seed: int = 0,
+    categories: tuple[str, ...] = tuple(CATEGORY_SPECS),
+) -> OfflineChallenge:
+    """Build an offline challenge from a corpus and write it to ``out`` (atomically).
+
+    Parameters
+    ----------
+    source : Playlists or str or Path
+        The corpus: a :class:`~apc.data.playlists.Playlists`, or anything
+        :func:`apc.datasets.load_corpus` reads (an MPD slice folder, a saved corpus).
+    out : path
+        Output folder; receives ``train/``, ``challenge_set.json`` and ``heldout.json``.
+    n_per_category : int
+        Playlists per category (the official set has 1,000); fewer when not enough
+        playlists are eligible (a :class:`~apc.errors.DataWarning` says so).
+    min_holdouts : int
+        Least number of held-out tracks per challenge playlist.
+    seed : int
+        Seed of the draw.
+    categories : tuple of str
+        Categories to build (default all ten).
+
+    Returns
+    -------
+    OfflineChallenge
+    """
+    from apc.datasets.mpd import write_mpd_slices
+
+    from apc.data.playlists import Playlists
+
+    if isinstance(source, Playlists):
+        pl = source
+    else:
+        from apc.datasets import load_corpus
+
+        pl = load_corpus(source)
+    unknown = [c for c in categories if c not in CATEGORY_SPECS]
+    if unknown:
+        raise ApcInputError(
+            f"unknown categories {unknown}; known: {', '.join(CATEGORY_SPECS)}", field="categories"
+        )
+    if n_per_category < 1 or min_holdouts < 1:
+        raise ApcInputError("n_per_category and min_holdouts must be >= 1", field="n_per_category")
+    names = _column(pl.meta, "name")
+    names = np.full(len(pl), None, dtype=object) if names is None else names
+    has_title = np.array([isinstance(n, str) and n.strip() != "" for n in names], dtype=bool)
+    pids = _column(pl.meta, "pid", "playlist_id")
+    pids = np.arange(len(pl)) if pids is None else pids
+    try:
+        pids = np.asarray(pids).astype(np.int64)
+    except (TypeError, ValueError):  # non-numeric playlist ids: number them
+        pids = np.arange(len(pl), dtype=np.int64)
+    rows = assign_categories(
+        pl.lengths,
+        has_title,
+        n_per_category,
+        min_holdouts=min_holdouts,
+        seed=seed,
+        categories=categories,
+    )
+    short = {c: len(r) for c, r in rows.items() if len(r) < n_per_category}
+    if short:
+        warnings.warn(
+            f"not enough eligible playlists for {short} (asked {n_per_category} each)",
+            DataWarning,
+            stacklevel=2,
+        )
+    rng = np.random.default_rng([seed, 1])
+    records = _TrackRecords(pl)
+    challenge, heldout = [], []
+    held_rows = []
+    for cat in categories:
+        n, title, random = CATEGORY_SPECS[cat]
+        for p in rows[cat]:
+            tracks = pl[int(p)]
+            positions = (
+                np.sort(rng.choice(len(tracks), size=n, replace=False)) if random else np.arange(n)
+            )
+            hidden = np.setdiff1d(np.arange(len(tracks)), positions)
+            entry = {"pid": int(pids[p])}
+            if title:
+                entry["name"] = str(names[p])
+            entry.update(
+                num_samples=int(n), num_holdouts=int(len(hidden)), num_tracks=int(len(tracks))
+            )
+            challenge.append(
+                {**entry, "tracks": [records.record(int(tracks[i]), i) for i in positions]}
+            )
+            truth = {
+                "pid": int(pids[p]),
+                "name": None if names[p] is None else str(names[p]),
+                "category": cat,
+                "num_samples": int(n),
+                "num_holdouts": int(len(hidden)),
+                "num_tracks": int(len(tracks)),
+                "tracks": [records.record(int(tracks[i]), i) for i in hidden],
+            }
+            heldout.append(truth)
+            held_rows.append(int(p))
+    held = np.zeros(len(pl), dtype=bool)
+    held[held_rows] = True
+    train = pl.subset(~held)
+    seen = np.zeros(pl.n_tracks, dtype=bool)
+    seen[train.items] = True
+    hidden_uris = {t["track_uri"] for h in heldout for t in h["tracks"]}
+    uri_index = {u: i for i, u in enumerate(records.uris)}
+    unseen = sum(not seen[uri_index[u]] for u in hidden_uris)
+    report = {
+        "corpus_playlists": len(pl),
+        "train_playlists": len(train),
+        "challenge_playlists": len(challenge),
+        "heldout_tracks_distinct": len(hidden_uris),
+        "heldout_tracks_unseen_in_train": int(unseen),
+        "seed": seed,
+        "min_holdouts": min_holdouts,
+    }
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        write_mpd_slices(train, tmp / "train")
+        (tmp / "challenge_set.json").write_text(
+            json.dumps(
+                {"date": now, "version": "apc-offline-v1", "playlists": challenge},
+                ensure_ascii=False,
+            )
+        )
+        (tmp / "heldout.json").write_text(
+            json.dumps(
+                {
+                    "info": {"format": "apc-mpd-heldout", "version": 1, "date": now, **report},
+                    "playlists": heldout,
+                },
+                ensure_ascii=False,
+            )
+        )
+    counts = {c: len(r) for c, r in rows.items()}
+    return OfflineChallenge(
+        out, out / "train", out / "challenge_set.json", out / "heldout.json", counts, report
+    )

@@ -1,0 +1,263 @@
+"""Score a RecSys Challenge 2018 submission offline with the official metrics.
+
+``apc mpd score submission.csv --truth heldout.json`` computes, per challenge playlist,
+the three official metrics of the challenge (Chen et al. 2018; Zamani et al. 2019)
+through the metric functions of :mod:`apc.evaluation.metrics`:
+
+* ``rprec_mpd`` — R-precision over the first R = |G| recommendations, distinct tracks,
+  with artist matches credited 0.25;
+* ``ndcg_mpd`` — NDCG over the 500 recommendations, with the challenge's ideal DCG;
+* ``clicks_mpd`` — recommended-songs clicks: ``floor((rank of first relevant - 1) / 10)``,
+  51 when no relevant track is recommended (lower is better);
+
+and reports them overall (mean over playlists, each playlist weighing the same, as
+in the challenge) and per category. ``heldout.json`` is the answer file written by
+:func:`apc.mpd.offline.make_offline_challenge` (format ``apc-mpd-heldout``): for each
+pid the held-out tracks as MPD track records. Artists of recommended tracks that do
+not occur in the held-out file are looked up in ``train`` when given (an MPD slice
+folder or a saved corpus); without it they count as unknown artists, which can only
+lower ``rprec_mpd``'s artist credit.
+
+References
+----------
+C.-W. Chen, P. Lamere, M. Schedl and H. Zamani, "Recsys Challenge 2018: Automatic
+Music Playlist Continuation", RecSys 2018, doi:10.1145/3240323.3240342.
+
+H. Zamani, M. Schedl, P. Lamere and C.-W. Chen, "An analysis of approaches taken in
+the ACM RecSys Challenge 2018 for automatic music playlist continuation", *ACM TIST*
+10(5), 2019, doi:10.1145/3344257.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from apc.errors import ApcInputError
+from apc.mpd.challenge import (
+    CATEGORIES,
+    Challenge,
+    ChallengePlaylist,
+    category_of,
+    parse_playlist_tracks,
+)
+from apc.mpd.submission import N_TRACKS, check_rows, parse_submission
+
+#: The official metrics and the apc metric function computing each.
+OFFICIAL = ("rprec_mpd", "ndcg_mpd", "clicks_mpd")
+
+
+@dataclass
+class Truth:
+    """Held-out tracks (and their artists) per pid, in file order."""
+
+    pids: list[int]
+    tracks: dict[int, list[str]]
+    categories: dict[int, str]
+    artists: dict[str, str]  # track uri -> artist key
+    path: str = ""
+
+
+def read_heldout(path: str | Path) -> Truth:
+    """Read a ``heldout.json`` answer file (see module docstring)."""
+    path = Path(path)
+    file = str(path)
+    if not path.is_file():
+        raise ApcInputError("no such truth file", file=file)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ApcInputError(f"malformed JSON ({e})", file=file) from e
+    if not isinstance(data, dict) or not isinstance(data.get("playlists"), list):
+        raise ApcInputError(
+            "expected an object with a 'playlists' list", file=file, field="playlists"
+        )
+    pids, tracks, cats, artists = [], {}, {}, {}
+    for i, p in enumerate(data["playlists"]):
+        if (
+            not isinstance(p, dict)
+            or not isinstance(p.get("pid"), int)
+            or isinstance(p.get("pid"), bool)
+        ):
+            raise ApcInputError(
+                "playlist without an integer 'pid'",
+                file=file,
+                record=f"playlists[{i}]",
+                field="pid",
+            )
+        pid = p["pid"]
+        if pid in tracks:
+            raise ApcInputError(
+                f"duplicate pid {pid}", file=file, record=f"playlists[{i}]", field="pid"
+            )
+        uris, _ = parse_playlist_tracks(p.get("tracks", []), file, f"pid {pid}")
+        if not uris:
+            raise ApcInputError(
+                "no held-out tracks", file=file, record=f"pid {pid}", field="tracks"
+            )
+        for t in p["tracks"]:
+            key = t.get("artist_uri") or t.get("artist_name")
+            if key:
+                artists[t["track_uri"]] = str(key)
+        pids.append(pid)
+        tracks[pid] = uris
+        cat = p.get("category")
+        if not cat:
+            n = p.get("num_samples")
+            cat = (
+                "unknown"
+                if n is None
+                else category_of(p.get("name") is not None, list(range(int(n))))
+            )
+        cats[pid] = str(cat)
+    return Truth(pids, tracks, cats, artists, file)
+
+
+def _artists_from_corpus(spec: str | Path) -> dict[str, str]:
+    from apc.datasets import load_corpus
+
+    pl = load_corpus(spec)
+    art = pl.track_artists
+    ids = pl.artists["artist_id"].astype(str).to_numpy() if "artist_id" in pl.artists else None
+    uris = pl.tracks["track_id"].astype(str).to_numpy()
+    if ids is None:
+        return {}
+    known = art >= 0
+    return dict(zip(uris[known], ids[art[known]], strict=True))
+
+
+@dataclass
+class Score:
+    """Per-playlist values, the overall means and the per-category means."""
+
+    per_playlist: pd.DataFrame
+    overall: dict[str, float]
+    by_category: pd.DataFrame
+
+    def to_markdown(self) -> str:
+        """Render the score as markdown tables (overall, then per category)."""
+        lines = ["| metric | value |", "|---|---:|"]
+        lines += [f"| {k} | {v:.4f} |" for k, v in self.overall.items()]
+        lines += [
+            "",
+            "| category | playlists | " + " | ".join(OFFICIAL) + " |",
+            "|---|---:|" + "---:|" * len(OFFICIAL),
+        ]
+        for cat, row in self.by_category.iterrows():
+            lines.append(
+                f"| {cat} | {int(row['playlists'])} | "
+                + " | ".join(f"{row[m]:.4f}" for m in OFFICIAL)
+                + " |"
+            )
+        return "\n".join(lines) + "\n"
+
+
+def score_rows(
+    rows: dict[int, list[str]], truth: Truth, *, artists: dict[str, str] | None = None
+) -> Score:
+    """Official metrics of ``rows`` (pid -> ranked URIs) against ``truth``."""
+    from apc.evaluation.metrics import compute_metrics
+
+    from apc.data.playlists import Playlists
+    from apc.data.queries import Queries, Recommendations
+
+    art_of = dict(artists or {})
+    art_of.update(truth.artists)
+    pids = truth.pids
+    vocab: dict[str, int] = {}
+    for pid in pids:
+        for u in truth.tracks[pid]:
+            vocab.setdefault(u, len(vocab))
+        for u in rows.get(pid, ()):
+            vocab.setdefault(u, len(vocab))
+    width = max([len(rows.get(pid, ())) for pid in pids] + [1])
+    items = np.full((len(pids), width), -1, dtype=np.int32)
+    for r, pid in enumerate(pids):
+        ranked = rows.get(pid, [])
+        items[r, : len(ranked)] = [vocab[u] for u in ranked]
+    uris = np.array(list(vocab), dtype=object)
+    artist_keys = [art_of.get(u) for u in uris]
+    artist_ids = {
+        a: i for i, a in enumerate(dict.fromkeys(a for a in artist_keys if a is not None))
+    }
+    track_artist = np.array(
+        [artist_ids.get(a, -1) if a is not None else -1 for a in artist_keys], dtype=np.int32
+    )
+    catalogue = Playlists(
+        np.zeros(1, dtype=np.int64),
+        np.zeros(0, dtype=np.int32),
+        pd.DataFrame({"track_id": uris, "artist": track_artist}),
+        pd.DataFrame({"artist_id": pd.Series(list(artist_ids), dtype=object)}),
+        pd.DataFrame({"playlist_id": pd.Series([], dtype=np.int64)}),
+    )
+    targets = [np.array([vocab[u] for u in truth.tracks[pid]], dtype=np.int32) for pid in pids]
+    queries = Queries.from_lists(
+        [[] for _ in pids],
+        targets,
+        n_tracks=len(uris),
+        playlist_ids=np.array(pids),
+        category=np.array([truth.categories[p] for p in pids], dtype=object),
+    )
+    scores = np.where(items >= 0, -np.arange(width, dtype=np.float32)[None, :], -np.inf).astype(
+        np.float32
+    )
+    recs = Recommendations(items, scores)
+    values = compute_metrics(recs, queries, catalogue, metrics=list(OFFICIAL), ks=[])
+    frame = pd.DataFrame({"pid": pids, "category": [truth.categories[p] for p in pids]})
+    for m in OFFICIAL:
+        frame[m] = np.asarray(values[m], dtype=np.float64)
+    overall = {m: float(frame[m].mean()) for m in OFFICIAL}
+    by_cat = frame.groupby("category")[list(OFFICIAL)].mean()
+    by_cat.insert(0, "playlists", frame.groupby("category").size())
+    order = [c for c in CATEGORIES if c in by_cat.index] + sorted(
+        c for c in by_cat.index if c not in CATEGORIES
+    )
+    return Score(frame, overall, by_cat.loc[order])
+
+
+def score_submission(
+    submission: str | Path,
+    truth: str | Path | Truth,
+    *,
+    train: str | Path | None = None,
+    challenge: str | Path | None = None,
+) -> Score:
+    """Validate a submission against the truth's pids (and ``challenge`` seeds) and score it.
+
+    Raises
+    ------
+    ApcInputError
+        When the submission is not valid (wrong counts, duplicates, missing or extra
+        pids, seed tracks when ``challenge`` is given), naming the first problem.
+    """
+    from apc.mpd.challenge import read_challenge
+    from apc.mpd.submission import _raise
+
+    truth = truth if isinstance(truth, Truth) else read_heldout(truth)
+    sub, problems = parse_submission(submission)
+    if challenge is not None:
+        ch = read_challenge(challenge)
+        if set(ch.pids) != set(truth.pids):
+            raise ApcInputError(
+                "the challenge set and the truth file hold different pids", file=str(challenge)
+            )
+    else:
+        ch = Challenge([ChallengePlaylist(pid, None, [], []) for pid in truth.pids], truth.path)
+    problems += check_rows(sub.rows, ch, lines=sub.lines, n_tracks=N_TRACKS)
+    if problems:
+        _raise(problems, str(submission))
+    artists = _artists_from_corpus(train) if train is not None else None
+    return score_rows(sub.rows, truth, artists=artists)
+
+
+def overall_dict(score: Score) -> dict[str, Any]:
+    """JSON-friendly score: overall and per category."""
+    return {
+        "overall": score.overall,
+        "by_category": json.loads(score.by_category.reset_index().to_json(orient="records")),
+    }
