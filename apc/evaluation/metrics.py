@@ -271,21 +271,59 @@ def rprec_mpd(recs, targets, track_artists: np.ndarray, *, hits=None) -> np.ndar
     art = np.asarray(track_artists, dtype=np.int64)
     n_art = int(art.max()) + 1 if len(art) and art.max() >= 0 else 0
     credit = np.zeros(q, dtype=np.float64)
-    if n_art:
-        rows_t = np.repeat(np.arange(q, dtype=np.int64), np.diff(t.indptr))
-        a_t = art[t.indices]
-        ok = a_t >= 0
-        target_artists = np.unique(rows_t[ok] * n_art + a_t[ok])  # (query, artist of G)
+    width = int(min(w, g.max())) if q else 0  # only the first |G| columns matter
+    if n_art and q and width:
+        items, h, in_prefix = items[:, :width], h[:, :width], in_prefix[:, :width]
+        w = width
         safe = np.where(items >= 0, items, 0)
         a_r = np.where(items >= 0, art[safe], -1)
-        rr = np.arange(q, dtype=np.int64)[:, None] * n_art + a_r
-        hit_artists = np.unique(rr[h & in_prefix & (a_r >= 0)])  # artists already credited
-        cand = in_prefix & ~h & (a_r >= 0)
-        keys = np.unique(rr[cand])
-        keys = keys[np.isin(keys, target_artists) & ~np.isin(keys, hit_artists)]
-        credit = np.bincount(keys // n_art, minlength=q).astype(np.float64)[:q]
+        known = a_r >= 0
+        a_safe = np.where(known, a_r, 0)
+        hit_pos = h & in_prefix & known
+        cand = in_prefix & ~h & known
+        a_t = art[t.indices]
+        step = max(1, min(q, BITMAP_CELLS // n_art))
+        target_art = np.zeros((step, n_art), dtype=bool)
+        hit_art = np.zeros((step, n_art), dtype=bool)
+        for start in range(0, q, step):  # blocks of queries
+            stop = min(q, start + step)
+            b = np.arange(stop - start)
+            rows_t = np.repeat(b, np.diff(t.indptr[start : stop + 1]))
+            at = a_t[t.indptr[start] : t.indptr[stop]]
+            rows_t, at = rows_t[at >= 0], at[at >= 0]
+            target_art[rows_t, at] = True
+            hr, hc = np.nonzero(hit_pos[start:stop])
+            ha = a_safe[start:stop][hr, hc]
+            hit_art[hr, ha] = True
+            blk = a_safe[start:stop]
+            cand[start:stop] &= target_art[b[:, None], blk] & ~hit_art[b[:, None], blk]
+            target_art[rows_t, at] = False
+            hit_art[hr, ha] = False
+        credit = _distinct_per_row(a_safe, cand, n_art).sum(axis=1).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return _with_nan((track_hits + 0.25 * credit) / np.maximum(g, 1), g)
+
+
+def _distinct_per_row(values: np.ndarray, valid: np.ndarray, n_values: int) -> np.ndarray:
+    """Bool mask with exactly one True per distinct (row, value) among ``valid`` cells.
+
+    Each valid cell writes its column into a (block, n_values) scratch table and reads it
+    back: of the cells sharing a (row, value), exactly one finds its own column there.
+    """
+    q, w = values.shape
+    out = np.zeros((q, w), dtype=bool)
+    if q == 0 or w == 0 or not valid.any():
+        return out
+    step = max(1, min(q, BITMAP_CELLS // max(1, n_values)))
+    scratch = np.empty((step, max(1, n_values)), dtype=np.int32)
+    cols = np.broadcast_to(np.arange(w, dtype=np.int32), (step, w))
+    for start in range(0, q, step):
+        stop = min(q, start + step)
+        r, c = np.nonzero(valid[start:stop])
+        v = values[start:stop][r, c]
+        scratch[r, v] = cols[r, c]
+        out[start + r, c] = scratch[r, v] == c
+    return out
 
 
 @_metric("ndcg_mpd", has_cutoff=False)
@@ -314,8 +352,11 @@ def clicks_mpd(recs, targets, *, hits=None) -> np.ndarray:
 def coverage_at_k(recs, k: int, n_tracks: int) -> float:
     """Share of the catalogue recommended in at least one top-``k`` list (set level)."""
     top = _items(recs)[:, :k]
-    used = np.unique(top[top >= 0])
-    return float(len(used) / n_tracks) if n_tracks else float("nan")
+    if not n_tracks:
+        return float("nan")
+    used = np.zeros(n_tracks, dtype=bool)
+    used[top[(top >= 0) & (top < n_tracks)]] = True
+    return float(used.sum() / n_tracks)
 
 
 @_metric("popularity", needs=("popularity",))
@@ -341,12 +382,12 @@ def artist_diversity_at_k(recs, k: int, track_artists: np.ndarray) -> np.ndarray
     """Distinct artists over tracks with a known artist in the top ``k`` (NaN if none)."""
     top = _items(recs)[:, :k]
     art = np.asarray(track_artists, dtype=np.int64)
-    a = np.where(top >= 0, art[np.where(top >= 0, top, 0)] if len(art) else -1, -1)
+    if len(art) == 0:
+        return np.full(top.shape[0], np.nan)
+    a = np.where(top >= 0, art[np.where(top >= 0, top, 0)], -1)
     known = a >= 0
-    q = top.shape[0]
-    n_art = int(art.max()) + 1 if len(art) and art.max() >= 0 else 1
-    keys = np.unique((np.arange(q, dtype=np.int64)[:, None] * n_art + a)[known])
-    distinct = np.bincount(keys // n_art, minlength=q)[:q].astype(np.float64)
+    n_art = int(art.max()) + 1 if art.max() >= 0 else 1
+    distinct = _distinct_per_row(np.where(known, a, 0), known, n_art).sum(axis=1)
     n = known.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, distinct / np.maximum(n, 1), np.nan)
