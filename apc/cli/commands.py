@@ -87,7 +87,7 @@ def evaluate(
         on_model=lambda name: err_console.print(f"[dim]fitting and evaluating {name}…[/dim]"),
     )
     console.print(dict_table(_short_report(run.split_report), title=f"{protocol} split (seed {seed})"))
-    console.print(frame_table(run.summary, title=f"{data} — {protocol}", index_name="model"))
+    console.print(frame_table(run.summary.T, title=f"{data} — {protocol}", index_name="metric"))
     if out is not None:
         console.print(f"per-query results -> {out}")
 
@@ -102,7 +102,7 @@ def demo(
     console.print(f"[bold]apc demo[/bold]: synthetic corpus '{preset}' (seed {seed}), Continuation protocol")
     run = run_demo(preset=preset, seed=seed, on_model=lambda name: err_console.print(f"[dim]fitting and evaluating {name}…[/dim]"))
     console.print(dict_table(_short_report(run.split_report), title="split"))
-    console.print(frame_table(run.summary, title=f"synth:{preset} — continuation", index_name="model"))
+    console.print(frame_table(run.summary.T, title=f"synth:{preset} — continuation", index_name="metric"))
 
 
 def _short_report(report: dict) -> dict:

@@ -1,0 +1,129 @@
+"""Dataset adapters: native formats in, :class:`~apc.data.Playlists` out.
+
+Each adapter module reads one family of formats (``mpd``, ``aotm2011``, ``longformat``
+with its ``8tracks`` and ``aotm-bigrams`` presets, ``synthetic``) and returns a
+``Playlists``; :func:`load_corpus` accepts any of them by spec and :func:`convert`
+writes the result as a saved corpus (parquet + manifest), so nothing downstream
+parses raw files again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+from typing import Any
+
+from apc.data.playlists import Playlists
+from apc.errors import ApcInputError
+
+#: Format name -> (module, reader function, fixed options).
+FORMATS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "mpd": ("apc.datasets.mpd", "read_mpd", {}),
+    "aotm2011": ("apc.datasets.aotm2011", "read_aotm2011", {}),
+    "8tracks": ("apc.datasets.eighttracks", "read_8tracks", {}),
+    "csv": ("apc.datasets.longformat", "read_longformat", {}),
+    "longformat": ("apc.datasets.longformat", "read_longformat", {}),
+    "parquet": ("apc.datasets.longformat", "read_longformat", {}),
+    "aotm-bigrams": ("apc.datasets.longformat", "read_longformat", {"preset": "aotm-bigrams"}),
+}
+
+
+def read(path: str | Path, format: str, **options: Any) -> Playlists:
+    """Read a native dataset with the adapter named ``format``.
+
+    Parameters
+    ----------
+    path : path
+        The native file or directory.
+    format : str
+        One of :data:`FORMATS`.
+    **options
+        Adapter options (see each adapter's docs).
+    """
+    spec = FORMATS.get(str(format).lower())
+    if spec is None:
+        raise ApcInputError(f"unknown format {format!r}; known: {', '.join(FORMATS)}",
+                            field="format")
+    module, fn, fixed = spec
+    reader = getattr(importlib.import_module(module), fn)
+    path = Path(path)
+    if not path.exists():
+        raise ApcInputError("no such file or directory", file=str(path))
+    try:
+        return reader(path, **{**fixed, **options})
+    except TypeError as e:
+        if "unexpected keyword" in str(e):
+            raise ApcInputError(f"unknown option for format {format!r} ({e})",
+                                field="option") from None
+        raise
+
+
+def parse_synth_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``synth:small?seed=3&n_playlists=500`` -> ``("small", {"seed": 3, "n_playlists": 500})``."""
+    from apc.models.registry import parse_value
+
+    body = spec.split(":", 1)[1]
+    preset, _, query = body.partition("?")
+    opts: dict[str, Any] = {}
+    for part in filter(None, re.split(r"[&,]", query)):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise ApcInputError(f"expected key=value in {spec!r}, got {part!r}", field="source")
+        opts[key.strip()] = parse_value(value)
+    return preset or "small", opts
+
+
+def guess_format(path: Path) -> str:
+    """The adapter for a native path, from its name and layout."""
+    name = path.name.lower()
+    if path.is_dir():
+        if any(path.glob("mpd.slice.*.json")):
+            return "mpd"
+        raise ApcInputError("a directory that is neither a saved corpus (no manifest.json) nor "
+                            "a folder of mpd.slice.*.json files", file=str(path))
+    if name.startswith("mpd.slice.") and name.endswith(".json"):
+        return "mpd"
+    if "aotm-bigrams" in name or "aotm_bigrams" in name:
+        return "aotm-bigrams"
+    if "aotm2011" in name or "aotm" in name and name.endswith((".json", ".json.gz")):
+        return "aotm2011"
+    if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".parquet")):
+        return "csv"
+    raise ApcInputError("cannot tell the format of this file; convert it with "
+                        "`apc data convert --format ...` first", file=str(path))
+
+
+def load_corpus(spec: str | Path | Playlists, **options: Any) -> Playlists:
+    """A corpus from a saved directory, a ``synth:<preset>[?seed=N&...]`` spec or a native path.
+
+    Examples
+    --------
+    >>> pl = load_corpus("synth:tiny")  # doctest: +SKIP
+    """
+    if isinstance(spec, Playlists):
+        return spec
+    text = str(spec)
+    if text.startswith("synth:") or text == "synth":
+        from apc.datasets.synthetic import generate
+
+        preset, opts = parse_synth_spec(text if ":" in text else "synth:small")
+        seed = int(opts.pop("seed", 0))
+        return generate(preset, seed=seed, **{**opts, **options})
+    path = Path(text)
+    if (path / "manifest.json").exists():
+        return Playlists.load(path)
+    if not path.exists():
+        raise ApcInputError("no such corpus (expected a saved corpus directory, synth:<preset> "
+                            "or a native dataset path)", file=text)
+    return read(path, guess_format(path), **options)
+
+
+def convert(input: str | Path, out: str | Path, format: str, **options: Any) -> Playlists:
+    """Read ``input`` with the adapter ``format`` and save it to ``out`` (atomically)."""
+    pl = read(input, format, **options)
+    pl.save(out)
+    return pl
+
+
+__all__ = ["FORMATS", "convert", "guess_format", "load_corpus", "read"]
