@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/apc demo
+	$(BIN)/apc bench run benchmarks/quick.toml --out runs/quick
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -216,16 +216,25 @@ def evaluate_models(data: str | Path | Playlists, models: list[tuple[str, dict[s
     from apc.evaluation.evaluate import evaluate, write_results
     from apc.evaluation.protocols import make_protocol
 
+    from apc.evaluation.metrics import METRICS
+
+    # fail on bad names before any (possibly long) split or fit
+    for m in metrics or []:
+        if m not in METRICS:
+            raise ApcInputError(f"unknown metric {m!r}; known: {', '.join(sorted(METRICS))}",
+                                field="metrics")
+    built = [(name, build_model(name, params, accelerator=accelerator, devices=devices))
+             for name, params in models]
+    protocol_obj = make_protocol(protocol, **(protocol_options or {}))
     if isinstance(data, Playlists):
         corpus, dataset = data, dataset or data.info.get("name", "corpus")
     else:
         corpus, dataset = load_corpus(data), dataset or str(data)
-    split = make_protocol(protocol, **(protocol_options or {})).split(corpus, seed=seed)
+    split = protocol_obj.split(corpus, seed=seed)
     frames, timings = [], {}
-    for name, params in models:
+    for name, model in built:
         if on_model is not None:
             on_model(name)
-        model = build_model(name, params, accelerator=accelerator, devices=devices)
         result = evaluate(model, split, ks=list(ks), metrics=metrics, dataset=dataset, seed=seed,
                           model_name=name)
         frames.append(result.per_query)
