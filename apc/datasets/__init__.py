@@ -75,7 +75,7 @@ def parse_synth_spec(spec: str) -> tuple[str, dict[str, Any]]:
 
 
 def guess_format(path: Path) -> str:
-    """The adapter for a native path, from its name and layout."""
+    """Guess the adapter of a native path from its name and layout."""
     name = path.name.lower()
     if path.is_dir():
         if any(path.glob("mpd.slice.*.json")):
@@ -84,6 +84,8 @@ def guess_format(path: Path) -> str:
                             "a folder of mpd.slice.*.json files", file=str(path))
     if name.startswith("mpd.slice.") and name.endswith(".json"):
         return "mpd"
+    if "8tracks" in name or "eighttracks" in name:
+        return "8tracks"
     if "aotm-bigrams" in name or "aotm_bigrams" in name:
         return "aotm-bigrams"
     if "aotm2011" in name or "aotm" in name and name.endswith((".json", ".json.gz")):
@@ -95,7 +97,7 @@ def guess_format(path: Path) -> str:
 
 
 def load_corpus(spec: str | Path | Playlists, **options: Any) -> Playlists:
-    """A corpus from a saved directory, a ``synth:<preset>[?seed=N&...]`` spec or a native path.
+    """Load a corpus: a saved directory, a ``synth:<preset>[?seed=N&...]`` spec or a native path.
 
     Examples
     --------

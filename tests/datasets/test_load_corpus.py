@@ -42,5 +42,5 @@ def test_guess_format(tmp_path):
     assert guess_format(tmp_path) == "mpd"
     assert guess_format(tmp_path / "mpd.slice.0-999.json") == "mpd"
     for name, fmt in [("aotm2011_playlists.json.gz", "aotm2011"), ("aotm-bigrams.csv.gz", "aotm-bigrams"),
-                      ("sessions.tsv", "csv"), ("x.parquet", "csv")]:
+                      ("sessions.tsv", "csv"), ("8tracks_dump.tsv", "8tracks"), ("x.parquet", "csv")]:
         assert guess_format(tmp_path / name) == fmt

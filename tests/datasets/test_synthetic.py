@@ -1,7 +1,19 @@
 import numpy as np
+import pandas as pd
 import pytest
 
-from apc.datasets.synthetic import GENERIC_WORDS, GENRE_WORDS, PRESETS, generate, render_audio, write_audio
+from apc.datasets.synthetic import (
+    AUDIO_COLUMNS,
+    GENERIC_WORDS,
+    PRESETS,
+    SynthConfig,
+    config,
+    generate,
+    genre_vocabulary,
+    max_genres,
+    render_audio,
+    write_audio,
+)
 from apc.errors import ApcInputError
 
 
@@ -10,125 +22,227 @@ def tiny():
     return generate("tiny", seed=0)
 
 
-@pytest.fixture(scope="module")
-def small():
-    return generate("small", seed=0)
+def _first_positions(pl):
+    first = np.zeros(pl.n_entries, dtype=bool)
+    first[pl.indptr[:-1][pl.lengths > 0]] = True
+    return first
 
 
-def test_deterministic_and_seeded(tiny):
+# ---------------------------------------------------------------------------- determinism
+def test_same_seed_same_corpus(tiny):
     again = generate("tiny", seed=0)
-    assert (again.items == tiny.items).all() and (again.indptr == tiny.indptr).all()
-    assert again.meta["name"].tolist() == tiny.meta["name"].tolist()
+    np.testing.assert_array_equal(again.indptr, tiny.indptr)
+    np.testing.assert_array_equal(again.items, tiny.items)
+    pd.testing.assert_frame_equal(again.meta, tiny.meta)
+    pd.testing.assert_frame_equal(again.tracks, tiny.tracks)
+    pd.testing.assert_frame_equal(again.artists, tiny.artists)
+
+
+def test_other_seed_other_corpus(tiny):
     other = generate("tiny", seed=1)
     assert len(other.items) != len(tiny.items) or (other.items != tiny.items).any()
+    assert (other.tracks["genre"] != tiny.tracks["genre"]).any()
 
 
-def test_schema(tiny):
-    assert tiny.items.dtype == np.int32 and tiny.indptr.dtype == np.int64
-    for col in ("track_id", "title", "artist", "album", "duration_ms", "genre", "tags",
-                "tempo_bpm", "pitch_hz", "brightness", "percussiveness"):
-        assert col in tiny.tracks.columns, col
-    for col in ("playlist_id", "name", "timestamp", "num_followers", "genre"):
-        assert col in tiny.meta.columns, col
-    assert tiny.info["dataset"] == "synth:tiny" and tiny.info["adapter"] == "synthetic"
-    assert all(isinstance(t, list) and t[0] in GENRE_WORDS for t in tiny.tracks["tags"])
-    assert (tiny.lengths >= 1).all()
+def test_catalogue_does_not_depend_on_the_number_of_playlists(tiny):
+    fewer = generate("tiny", seed=0, n_playlists=50)
+    assert len(fewer) == 50
+    pd.testing.assert_frame_equal(fewer.tracks, tiny.tracks)
+
+
+# ---------------------------------------------------------------------------- schema
+def test_schema_and_dtypes(tiny):
     cfg = PRESETS["tiny"]
     assert len(tiny) == cfg.n_playlists and tiny.n_tracks == cfg.n_tracks
+    assert tiny.n_artists == cfg.n_artists
+    assert tiny.items.dtype == np.int32 and tiny.indptr.dtype == np.int64
+    t = tiny.tracks
+    for col in ("track_id", "title", "artist", "album", "track_number", "duration_ms",
+                "release_year", "genre", "tags", *AUDIO_COLUMNS, "audio_seed", "artist_seed"):
+        assert col in t.columns, col
+    assert t["artist"].dtype == np.int32 and t["duration_ms"].dtype == np.int64
+    assert all(t[c].dtype == np.float32 for c in AUDIO_COLUMNS)
+    assert t["track_id"].iloc[123] == "synth:track:000123" and t["track_id"].is_unique
+    assert t["artist"].between(0, tiny.n_artists - 1).all()
+    assert t["duration_ms"].between(45_000, 900_000).all()
+    assert list(tiny.artists.columns[:2]) == ["artist_id", "name"]
+    m = tiny.meta
+    for col in ("playlist_id", "name", "timestamp", "num_followers", "genre", "second_genre"):
+        assert col in m.columns, col
+    assert m["timestamp"].dtype == np.int64 and m["num_followers"].dtype == np.int64
+    start = pd.Timestamp(f"{cfg.start_year}-01-01").value // 10**9
+    end = pd.Timestamp(f"{cfg.end_year + 1}-01-01").value // 10**9
+    assert m["timestamp"].between(start, end).all()
+    assert (m["num_followers"] >= 1).all() and m["num_followers"].median() == 1
+    assert tiny.info == {"dataset": "synth:tiny", "adapter": "synthetic", "preset": "tiny",
+                         "seed": 0, "config": tiny.info["config"]}
+    assert (tiny.lengths >= 1).all() and tiny.lengths.max() <= cfg.length_max
 
 
-def test_no_repeats_inside_a_playlist(small):
-    rows = small.playlist_rows
-    keys = rows * small.n_tracks + small.items
+def test_tags(tiny):
+    tags = tiny.tracks["tags"]
+    assert all(isinstance(ts, list) and len(ts) == 3 for ts in tags)
+    assert all(ts[0] == g for ts, g in zip(tags, tiny.tracks["genre"], strict=True))
+    four = generate("tiny", seed=0, n_playlists=1, n_tags=4).tracks
+    vocab = genre_vocabulary(PRESETS["tiny"].n_genres)
+    assert all(ts[3] in vocab[g] for ts, g in zip(four["tags"], four["genre"], strict=True))
+
+
+def test_no_repeats_inside_a_playlist(tiny):
+    keys = tiny.playlist_rows * tiny.n_tracks + tiny.items
     assert len(np.unique(keys)) == len(keys)
 
 
-def test_power_law_popularity(small):
-    counts = np.sort(np.bincount(small.items, minlength=small.n_tracks))[::-1]
-    top = counts[: small.n_tracks // 10].sum() / counts.sum()
-    assert top > 0.4  # the top 10% of tracks hold most entries
-    assert small.stats()["popularity_gini"] > 0.5
+# ---------------------------------------------------------------------------- realism
+def test_power_law_popularity():
+    pl = generate("small", seed=0, n_playlists=1500)
+    counts = np.sort(np.bincount(pl.items, minlength=pl.n_tracks))[::-1]
+    top = counts[: pl.n_tracks // 10].sum() / counts.sum()
+    assert top > 0.35  # the top 10% of tracks hold several times their share
+    assert pl.stats()["popularity_gini"] > 0.5
 
 
-def test_sequential_coherence(small):
-    art = small.track_artists[small.items]
-    first = np.zeros(small.n_entries, dtype=bool)
-    first[small.indptr[:-1]] = True
-    same = (art[1:] == art[:-1])[~first[1:]].mean()
-    chance = (np.bincount(art) / len(art)) @ (np.bincount(art) / len(art))
-    assert same > 0.2 > 10 * chance
+def test_same_artist_transitions_well_above_chance(tiny):
+    art = tiny.track_artists[tiny.items]
+    follows = ~_first_positions(tiny)[1:]
+    same = (art[1:] == art[:-1])[follows].mean()
+    share = np.bincount(art) / len(art)
+    assert same > 0.2 and same > 5 * (share @ share)
 
 
-def test_playlists_stay_in_their_genres(small):
-    g = small.tracks["genre"].to_numpy()[small.items]
-    rows = small.playlist_rows
-    own = small.meta["genre"].to_numpy()[rows]
-    share_own = (g == own).mean()
-    assert share_own > 0.6
+def test_artist_runs_follow_album_order(tiny):
+    # within a same-artist step the next track is usually the artist's next one
+    t = tiny.tracks
+    art, num, alb = (t[c].to_numpy()[tiny.items] for c in ("artist", "track_number", "album"))
+    follows = ~_first_positions(tiny)[1:] & (art[1:] == art[:-1]) & (alb[1:] == alb[:-1])
+    assert ((num[1:] - num[:-1])[follows] == 1).mean() > 0.5
 
 
-def test_titles_use_genre_words(small):
-    words = small.meta["name"].str.split()
-    genre = small.meta["genre"]
-    vocab = {w for ws in GENRE_WORDS.values() for w in ws} | {w for g in GENERIC_WORDS for w in g.split()}
-    assert all(set(ws) <= vocab for ws in words)
-    own = np.mean([bool(set(ws) & set(GENRE_WORDS[g])) for ws, g in zip(words, genre, strict=True)])
-    assert own > 0.6
+def test_playlists_stay_in_their_genres(tiny):
+    g = tiny.tracks["genre"].to_numpy()[tiny.items]
+    rows = tiny.playlist_rows
+    own = (g == tiny.meta["genre"].to_numpy()[rows]) | (g == tiny.meta["second_genre"].to_numpy()[rows])
+    assert own.mean() > 0.9
+    assert (g == tiny.meta["genre"].to_numpy()[rows]).mean() > 0.6
 
 
-def test_unknown_preset_and_option():
+def test_titles_use_genre_words(tiny):
+    vocab = genre_vocabulary(PRESETS["tiny"].n_genres)
+    generic = {w for g in GENERIC_WORDS for w in g.split()}
+    words = tiny.meta["name"].str.lower().str.split()
+    genre, second = tiny.meta["genre"], tiny.meta["second_genre"]
+    for ws, g, g2 in zip(words, genre, second, strict=True):
+        allowed = set(vocab[g]) | generic | (set(vocab[g2]) if isinstance(g2, str) else set())
+        assert 1 <= len(ws) and set(ws) <= allowed, (ws, g, g2)
+    named = np.mean([bool(set(ws) & set(vocab[g])) for ws, g in zip(words, genre, strict=True)])
+    assert 0.5 < named < 0.9  # most titles name the genre, some are generic
+
+
+def test_styled_genres_beyond_the_base_ones():
+    assert max_genres() > 15
+    pl = generate("tiny", seed=0, n_genres=20, n_artists=60, n_playlists=20)
+    assert pl.tracks["genre"].nunique() == 20
+    assert "indie pop" in set(pl.tracks["genre"])
+
+
+# ---------------------------------------------------------------------------- options
+def test_unknown_preset_option_and_bad_values():
     with pytest.raises(ApcInputError) as e:
         generate("huge")
     assert e.value.field == "preset"
     with pytest.raises(ApcInputError) as e:
         generate("tiny", n_playlistz=3)
     assert e.value.field == "n_playlistz"
-    assert len(generate("tiny", n_playlists=37)) == 37
+    for key, value in [("p_same_artist", 1.5), ("n_genres", 10_000), ("n_tags", 0),
+                       ("length_max", 1), ("n_playlists", 2.5)]:
+        with pytest.raises(ApcInputError) as e:
+            generate("tiny", **{key: value})
+        assert e.value.field == key
 
 
-def test_render_audio(tiny):
+def test_size_alias_and_config_object():
+    assert config("tiny", size="small") == PRESETS["small"]
+    assert config("tiny", size=2).n_playlists == 2 * PRESETS["tiny"].n_playlists
+    pl = generate("tiny", size="tiny")
+    assert pl.info["dataset"] == "synth:tiny"
+    custom = generate(SynthConfig(n_playlists=30, n_tracks=50, n_artists=10, n_genres=2))
+    assert len(custom) == 30 and custom.info["dataset"] == "synth:custom"
+
+
+# ---------------------------------------------------------------------------- audio
+def test_render_audio_shape_and_determinism(tiny):
     rows = np.arange(6)
     a = render_audio(tiny.tracks, rows, sr=8000, seconds=1.0)
-    assert a.shape == (6, 8000) and a.dtype == np.float32 and np.abs(a).max() <= 1.0
-    np.testing.assert_array_equal(a, render_audio(tiny.tracks, rows, sr=8000, seconds=1.0))
-    with pytest.raises(ApcInputError):
+    assert a.shape == (6, 8000) and a.dtype == np.float32
+    assert 0.5 < np.abs(a).max() <= 1.0 and np.isfinite(a).all()
+    # a track sounds the same whatever it is rendered with
+    b = render_audio(tiny.tracks, [4, 0, 299], sr=8000, seconds=1.0, block=2)
+    np.testing.assert_array_equal(b[:2], a[[4, 0]])
+    assert not np.array_equal(a[0], a[1])
+    with pytest.raises(ApcInputError) as e:
         render_audio(tiny.tracks[["track_id"]], rows)
+    assert e.value.field == "tempo_bpm"
 
 
-def test_audio_follows_genre():
-    pl = generate("tiny", seed=0, n_genres=4)
-    genre = pl.tracks["genre"].to_numpy()
+def _centroid(x, sr):
+    spec = np.abs(np.fft.rfft(x, axis=1))
+    f = np.fft.rfftfreq(x.shape[1], 1 / sr)
+    return (spec * f).sum(axis=1) / spec.sum(axis=1)
+
+
+def test_audio_timbre_follows_genre(tiny):
+    # tiny has the first four genres: pop, electronic, hiphop, funk; electronic is the
+    # brightest and most percussive, hiphop the lowest-pitched
+    genre = tiny.tracks["genre"].to_numpy()
     sr = 8000
-
-    def centroid(rows):
-        x = render_audio(pl.tracks, rows, sr=sr, seconds=1.0)
-        spec = np.abs(np.fft.rfft(x, axis=1))
-        f = np.fft.rfftfreq(x.shape[1], 1 / sr)
-        return (spec * f).sum(axis=1) / spec.sum(axis=1)
-
-    a = centroid(np.flatnonzero(genre == "rock")[:10])
-    b = centroid(np.flatnonzero(genre == "jazz")[:10])
-    assert abs(a.mean() - b.mean()) > 3 * (a.std() + b.std()) / 2 or abs(a.mean() - b.mean()) > 200
+    bright = _centroid(render_audio(tiny.tracks, np.flatnonzero(genre == "electronic")[:8],
+                                    sr=sr, seconds=1.0), sr)
+    dull = _centroid(render_audio(tiny.tracks, np.flatnonzero(genre == "pop")[:8],
+                                  sr=sr, seconds=1.0), sr)
+    assert bright.mean() - dull.mean() > 2 * (bright.std() + dull.std())
 
 
-def test_write_audio(tmp_path, tiny):
+def test_write_audio(tmp_path):
     sf = pytest.importorskip("soundfile")
-    sub = tiny.subset(np.arange(3))
-    names = write_audio(sub, tmp_path, sr=8000, seconds=0.5, chunk=100)
-    assert len(names) == sub.n_tracks and names[0] == "000000.wav"
-    data, sr = sf.read(tmp_path / names[5])
-    assert sr == 8000 and len(data) == 4000
+    pl = generate("tiny", seed=0, n_playlists=5, n_tracks=12, n_artists=4, n_genres=2)
+    names = write_audio(pl, tmp_path, sr=8000, seconds=0.5, chunk=5)
+    assert names == [f"{i:06d}.wav" for i in range(12)]
+    data, sr = sf.read(tmp_path / names[7], dtype="float32")
+    assert sr == 8000 and data.shape == (4000,)
+    clip = render_audio(pl.tracks, [7], sr=8000, seconds=0.5)[0]
+    np.testing.assert_allclose(data, clip, atol=1 / 2**14)
 
 
-def test_classic_models_rank_sensibly(small):
+# ---------------------------------------------------------------------------- models
+def _recall(model, split, k):
+    from apc.evaluation.evaluate import evaluate
+    from apc.models.registry import create_model
+
+    res = evaluate(create_model(model), split, ks=[k], metrics=["recall"])
+    return res.summary()[f"recall@{k}"]
+
+
+def test_knn_beats_popularity_and_title_beats_random(tiny):
+    from apc.evaluation.protocols import make_protocol
+
+    cont = make_protocol("continuation", test_fraction=0.25).split(tiny, seed=0)
+    recall = {m: _recall(m, cont, 10) for m in ("random", "popularity", "knn")}
+    assert recall["random"] < recall["popularity"] < recall["knn"]
+    titles = make_protocol("mpd-challenge", categories=["title_only"], test_fraction=0.25,
+                           min_holdouts=2).split(tiny, seed=0)
+    assert _recall("random", titles, 10) < _recall("title", titles, 10)
+
+
+@pytest.mark.slow
+def test_classic_models_rank_sensibly_on_small():
     from apc.evaluation.evaluate import evaluate
     from apc.evaluation.protocols import make_protocol
     from apc.models.registry import create_model
 
+    small = generate("small", seed=0)
     split = make_protocol("continuation").split(small, seed=0)
-    recall = {m: evaluate(create_model(m), split, ks=[100], metrics=["recall"]).summary()["recall@100"]
-              for m in ("random", "popularity", "knn", "cagh")}
-    assert recall["random"] < recall["popularity"] < recall["knn"]
+    recall = {m: _recall(m, split, 100) for m in ("random", "popularity", "title", "knn", "cagh")}
+    assert recall["random"] < recall["popularity"] < recall["title"] < recall["knn"]
     assert recall["popularity"] < recall["cagh"]
     nt = make_protocol("next-track").split(small, seed=0)
     mrr = {m: evaluate(create_model(m), nt, ks=[10], metrics=["mrr"]).summary()["mrr@10"]
