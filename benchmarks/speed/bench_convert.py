@@ -4,7 +4,8 @@ Target (issue 2): the full MPD (1,000,000 playlists, 66M entries, 2.26M tracks) 
 under 10 minutes on 2 cores with peak memory under 8 GB. This script writes synthetic
 MPD-format slices at two sizes (default 50k and 100k playlists), converts each in a fresh
 subprocess (``apc.datasets.convert(..., "mpd")``: read every slice + save parquet), records
-wall time and the child's peak RSS, and extrapolates linearly in entries to the full MPD.
+wall time and the child's peak RSS, and extrapolates linearly in entries to the full MPD
+(the slices keep the MPD's ratio of tracks and artists to playlists).
 
     .venv/bin/python benchmarks/speed/bench_convert.py [--sizes 50000,100000] [--work /tmp/apc-convert]
 """
@@ -41,9 +42,14 @@ def prepare(n: int, work: Path) -> Path:
     from apc.datasets.mpd import write_mpd_slices
     from apc.datasets.synthetic import generate
 
-    slices = work / f"slices-{n}"
+    slices = work / f"mpd-ratio-slices-{n}"
     if not slices.exists():
-        pl = generate("medium", seed=0, n_playlists=n)
+        # the MPD's catalogue ratio (2.26 tracks per playlist, 7.6 tracks per artist), so the
+        # track and artist dictionaries are measured at scale too (conservative: a smaller
+        # corpus has more distinct tracks per playlist than the full MPD)
+        n_tracks = int(MPD["tracks"] / MPD["playlists"] * n)
+        pl = generate("mpd-scale", seed=0, n_playlists=n, n_tracks=n_tracks,
+                      n_artists=max(15, n_tracks * 10 // 76))
         write_mpd_slices(pl, slices)
     return slices
 
