@@ -11,6 +11,8 @@ from rich.table import Table
 
 console = Console()
 err_console = Console(stderr=True)
+if not console.is_terminal:  # piped or captured (make, CI, logs): don't squeeze tables to 80
+    console.width = max(console.width, 160)
 
 
 def frame_table(frame: pd.DataFrame, *, title: str | None = None, index_name: str = "") -> Table:
