@@ -52,7 +52,23 @@ _RESULT_KEYS = {"model", "metric", "dataset", "reported", "tolerance", "notes"}
 
 @dataclass(frozen=True)
 class ReportedResult:
-    """One published or recorded number and its tolerance."""
+    """One published or recorded number and its tolerance.
+
+    Parameters
+    ----------
+    model : str
+        Model label of the suite.
+    metric : str
+        Metric label of the suite.
+    reported : float
+        The published or recorded value.
+    tolerance : float
+        Largest absolute difference that counts as reproduced.
+    dataset : str, optional
+        Dataset label of the suite (needed when it has several).
+    notes : str
+        Free text.
+    """
 
     model: str
     metric: str
@@ -64,7 +80,35 @@ class ReportedResult:
 
 @dataclass
 class Reproduction:
-    """A validated reproduction recipe."""
+    """A validated reproduction recipe.
+
+    Parameters
+    ----------
+    name : str
+        Recipe name (default: the file's stem).
+    kind : {"paper", "record"}
+        A number from a paper or from a recorded apc run.
+    source : str
+        Where the numbers were reported.
+    table : str
+        Table or section of the source.
+    dataset : str
+        The dataset, in words.
+    dataset_source : str
+        Where to get the dataset.
+    suite_path : Path
+        The benchmark suite that measures the numbers (absolute).
+    results : list of ReportedResult
+        The numbers to reproduce.
+    notes : str
+        Free text.
+    protocol : str, optional
+        Protocol the suite must use.
+    path : str
+        The recipe file.
+    extra : dict
+        Free-form information.
+    """
 
     name: str
     kind: str
@@ -99,7 +143,23 @@ def _number(table: dict, key: str, file: str, where: str) -> float:
 
 
 def load_reproduction(path: str | Path) -> Reproduction:
-    """Read and validate a ``baselines/*.toml`` recipe (unknown keys are errors)."""
+    """Read and validate a ``baselines/*.toml`` recipe (unknown keys are errors).
+
+    Parameters
+    ----------
+    path : str or Path
+        The recipe; its ``suite`` path is resolved against the recipe's folder.
+
+    Returns
+    -------
+    Reproduction
+
+    Raises
+    ------
+    ApcInputError
+        If the file is missing or malformed, a key is unknown, a required value is
+        missing, ``kind`` is not ``paper`` or ``record``, or a tolerance is negative.
+    """
     path = Path(path)
     file = str(path)
     if not path.is_file():
@@ -175,7 +235,25 @@ def load_reproduction(path: str | Path) -> Reproduction:
 
 
 def check_recipe(rep: Reproduction):
-    """Load the recipe's suite; check every result names one of its models, metrics, datasets."""
+    """Load the recipe's suite; check every result names one of its models, metrics, datasets.
+
+    Parameters
+    ----------
+    rep : Reproduction
+        A recipe from :func:`load_reproduction`.
+
+    Returns
+    -------
+    Suite
+        The recipe's suite.
+
+    Raises
+    ------
+    ApcInputError
+        If the suite is missing or invalid, its protocol differs from the recipe's, a
+        result names an unknown model, metric or dataset (or none where the suite has
+        several), or a dataset path of the suite does not exist.
+    """
     from apc.bench.suite import load_suite
 
     if not rep.suite_path.is_file():
@@ -230,7 +308,22 @@ def check_recipe(rep: Reproduction):
 
 @dataclass
 class ReproductionResult:
-    """Reported vs. measured, one row per recipe result."""
+    """Reported vs. measured, one row per recipe result.
+
+    Parameters
+    ----------
+    recipe : Reproduction
+        The recipe.
+    table : pd.DataFrame
+        ``model, dataset, metric, reported, measured, low, high, diff, tolerance,
+        reproduced``.
+    markdown : str
+        The report printed by ``apc reproduce``.
+    out : Path
+        The run folder.
+    n_failed_cells : int
+        Cells of the run that did not succeed.
+    """
 
     recipe: Reproduction
     table: pd.DataFrame
@@ -256,6 +349,31 @@ def reproduce(
 
     The run goes to ``out`` (default ``runs/reproduce/<name>``); an earlier run of the
     same suite there is resumed rather than repeated.
+
+    Parameters
+    ----------
+    path : str or Path
+        The recipe.
+    out : str or Path, optional
+        Run folder.
+    cache : str or Path or None, default ".apc-cache"
+        Split and model cache folder; None disables caching.
+    executor : {"local", "ray"}
+        Where cells run.
+    ray_address : str, optional
+        Ray cluster address.
+
+    Returns
+    -------
+    ReproductionResult
+        One row per recipe result (reported, measured with its interval, difference,
+        tolerance, reproduced), the markdown report, the run folder and the number of
+        failed cells.
+
+    Raises
+    ------
+    ApcInputError
+        If the recipe is invalid or ``out`` holds a run of a different suite.
     """
     import json
 

@@ -29,6 +29,26 @@ def synth_corpus(out: str | Path, *, preset: str = "small", seed: int = 0, audio
     Audio is written to a staging folder first; the corpus directory (with an
     ``audio_path`` column and ``info["audio_root"] = "audio"``) is then saved
     atomically and the clips moved into ``out/audio``.
+
+    Parameters
+    ----------
+    out : str or Path
+        Corpus directory to write; replaced if it exists.
+    preset : str, default "small"
+        Synthetic preset (see :data:`apc.datasets.synthetic.PRESETS`).
+    seed : int, default 0
+        Generator seed.
+    audio : bool, default False
+        Also render a WAV clip per track.
+    audio_seconds : float, default 6.0
+        Clip length in seconds.
+    sr : int, default 22050
+        Sample rate of the clips.
+
+    Returns
+    -------
+    Playlists
+        The corpus as saved (with ``audio_path`` when ``audio``).
     """
     from apc.datasets.synthetic import generate, write_audio
 
@@ -55,7 +75,18 @@ def synth_corpus(out: str | Path, *, preset: str = "small", seed: int = 0, audio
 
 
 def corpus_stats(spec: str | Path) -> dict[str, Any]:
-    """Load a corpus (dir, ``synth:`` spec or native file) and return its statistics."""
+    """Load a corpus (dir, ``synth:`` spec or native file) and return its statistics.
+
+    Parameters
+    ----------
+    spec : str or Path
+        Anything :func:`apc.datasets.load_corpus` reads.
+
+    Returns
+    -------
+    dict
+        :meth:`Playlists.stats` of the corpus.
+    """
     from apc.datasets import load_corpus
 
     return load_corpus(spec).stats()
@@ -64,7 +95,30 @@ def corpus_stats(spec: str | Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- models
 def build_model(name: str, params: dict[str, Any] | None = None, *, accelerator: str | None = None,
                 devices: str | int | None = None) -> Any:
-    """Create a model by name/import path; ``accelerator``/``devices`` go to models that take them."""
+    """Create a model by name or import path.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, entry point or ``pkg.module:Class``.
+    params : dict, optional
+        Hyper-parameters.
+    accelerator : str, optional
+        Lightning accelerator, passed to models that take one.
+    devices : str or int, optional
+        Lightning devices, passed to models that take them.
+
+    Returns
+    -------
+    Recommender
+        The unfitted model.
+
+    Raises
+    ------
+    ApcInputError
+        If the name is unknown, or ``accelerator``/``devices`` is given for a model
+        that does not take it.
+    """
     from apc.models.registry import create_model, get_model_class
 
     params = dict(params or {})
@@ -74,14 +128,40 @@ def build_model(name: str, params: dict[str, Any] | None = None, *, accelerator:
         if value is None:
             continue
         if key not in accepted:
-            raise ApcInputError(f"model {name!r} does not train on devices; drop --{key}", field=key)
+            raise ApcInputError(
+                f"model {name!r} does not train on devices; drop --{key}", field=key
+            )
         params[key] = value
     return create_model(name, params)
 
 
 def fit_model(data: str | Path, name: str, out: str | Path, params: dict[str, Any] | None = None,
               **device) -> Any:
-    """Fit a model on a whole corpus and save it (atomically) to ``out``."""
+    """Fit a model on a whole corpus and save it (atomically) to ``out``.
+
+    Parameters
+    ----------
+    data : str or Path
+        Training corpus, anything :func:`apc.datasets.load_corpus` reads.
+    name : str
+        Registry name, entry point or ``pkg.module:Class``.
+    out : str or Path
+        Where the model's ``save`` writes it.
+    params : dict, optional
+        Hyper-parameters.
+    **device
+        ``accelerator`` and ``devices``, as for :func:`build_model`.
+
+    Returns
+    -------
+    Recommender
+        The fitted model.
+
+    Raises
+    ------
+    ApcInputError
+        If the model cannot be built or has no ``save``.
+    """
     from apc.datasets import load_corpus
 
     train = load_corpus(data)
@@ -93,9 +173,34 @@ def fit_model(data: str | Path, name: str, out: str | Path, params: dict[str, An
 
 
 def read_seed_file(path: str | Path, train: Playlists):
-    """Queries from a seed file: an MPD ``challenge_set.json`` or a text file with one
-    playlist per line (track ids separated by whitespace or commas; a line may start
-    with ``title: <name> |``). Unknown track ids are dropped and counted."""
+    """Read queries from a seed file.
+
+    The file is an MPD ``challenge_set.json`` or a text file with one playlist per line
+    (track ids separated by whitespace or commas; a line may start with
+    ``title: <name> |``; blank lines and ``#`` comments are skipped). Unknown track ids
+    are dropped and counted.
+
+    Parameters
+    ----------
+    path : str or Path
+        The seed file; ``.json`` is read as a challenge set.
+    train : Playlists
+        The corpus whose catalogue the seeds are mapped onto.
+
+    Returns
+    -------
+    queries : Queries
+        One query per playlist, without targets.
+    report : dict
+        For a text file, ``queries`` and ``unknown_seed_tracks_dropped``; for a
+        challenge set, the report of
+        :func:`apc.datasets.mpd.read_challenge_set`.
+
+    Raises
+    ------
+    ApcInputError
+        If the file does not exist.
+    """
     from apc.data.queries import Queries
     from apc.data.vocab import Vocabulary
 
@@ -127,7 +232,27 @@ def read_seed_file(path: str | Path, train: Playlists):
 
 def recommend_to_csv(model_path: str | Path, train_spec: str | Path, seeds: str | Path,
                      out: str | Path, *, k: int = 10) -> pd.DataFrame:
-    """Recommend ``k`` tracks for each seed playlist; write ``query,rank,track_id,score`` CSV."""
+    """Recommend ``k`` tracks for each seed playlist; write ``query,rank,track_id,score`` CSV.
+
+    Parameters
+    ----------
+    model_path : str or Path
+        A model saved by :func:`fit_model`.
+    train_spec : str or Path
+        The corpus the model was fitted on (maps track indices to ids).
+    seeds : str or Path
+        Seed file, see :func:`read_seed_file`.
+    out : str or Path
+        CSV to write (atomically).
+    k : int, default 10
+        List length.
+
+    Returns
+    -------
+    pd.DataFrame
+        The rows written; ``query`` is the playlist id of the query, ``rank`` starts
+        at 1 and padding is left out.
+    """
     from apc.datasets import load_corpus
     from apc.models.base import load_model
 
@@ -147,7 +272,20 @@ def recommend_to_csv(model_path: str | Path, train_spec: str | Path, seeds: str 
 
 
 def write_csv_atomic(frame: pd.DataFrame, out: str | Path) -> Path:
-    """Write a CSV via a temp file and rename."""
+    """Write a CSV via a temp file and rename.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        Rows to write (without the index).
+    out : str or Path
+        CSV file; parent folders are created.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
@@ -164,7 +302,19 @@ def write_csv_atomic(frame: pd.DataFrame, out: str | Path) -> Path:
 # ---------------------------------------------------------------------------- evaluation
 @dataclass
 class EvaluationRun:
-    """Results of :func:`evaluate_models`: a summary table and the per-query rows."""
+    """Results of :func:`evaluate_models`: a summary table and the per-query rows.
+
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        One row per model (see :func:`summarize`).
+    per_query : pd.DataFrame
+        Long-form per-query rows of every model.
+    split_report : dict
+        The split report.
+    timings : dict
+        Model -> ``{"fit_s": ..., "recommend_s": ...}``.
+    """
 
     summary: pd.DataFrame
     per_query: pd.DataFrame
@@ -173,14 +323,32 @@ class EvaluationRun:
 
 
 def parse_ks(text: str | list[int]) -> list[int]:
-    """``"10,100,500"`` -> ``[10, 100, 500]`` (validated)."""
+    """Parse comma-separated cut-offs: ``"10,100,500"`` -> ``[10, 100, 500]``.
+
+    Parameters
+    ----------
+    text : str or list of int
+        Comma-separated integers, or a list of them.
+
+    Returns
+    -------
+    list of int
+        Sorted, without duplicates.
+
+    Raises
+    ------
+    ApcInputError
+        If a value is not an integer, none is given or one is < 1.
+    """
     if isinstance(text, list):
         ks = text
     else:
         try:
             ks = [int(x) for x in str(text).split(",") if x.strip()]
         except ValueError as e:
-            raise ApcInputError(f"expected comma-separated integers, got {text!r}", field="k") from e
+            raise ApcInputError(
+                f"expected comma-separated integers, got {text!r}", field="k"
+            ) from e
     if not ks or min(ks) < 1:
         raise ApcInputError(f"k values must be positive integers, got {text!r}", field="k")
     return sorted(set(ks))
@@ -206,17 +374,32 @@ def evaluate_models(data: str | Path | Playlists, models: list[tuple[str, dict[s
     ks, metrics
         Cut-offs and metric names (defaults depend on the protocol).
     seed : int
-        Seed of the split (and of the models that take one and were given none).
+        Seed of the split, recorded in every row.
     out : path, optional
         Write per-query rows (long form) to this parquet file, atomically.
+    accelerator, devices : optional
+        Lightning accelerator and devices, for the models that take them.
+    dataset : str, optional
+        Dataset name recorded in every row (default: the corpus' ``info["name"]``, or
+        ``data`` as text).
     on_model : callable, optional
         Called with the model name before each model is evaluated (progress display).
+
+    Returns
+    -------
+    EvaluationRun
+        The summary table (see :func:`summarize`), the per-query rows, the split
+        report and fit / recommend seconds per model.
+
+    Raises
+    ------
+    ApcInputError
+        On an unknown metric, model, protocol or option (before any split or fit).
     """
     from apc.datasets import load_corpus
     from apc.evaluation.evaluate import evaluate, write_results
-    from apc.evaluation.protocols import make_protocol
-
     from apc.evaluation.metrics import METRICS
+    from apc.evaluation.protocols import make_protocol
 
     # fail on bad names before any (possibly long) split or fit
     for m in metrics or []:
@@ -241,8 +424,13 @@ def evaluate_models(data: str | Path | Playlists, models: list[tuple[str, dict[s
         timings[name] = {"fit_s": result.fit_seconds, "recommend_s": result.recommend_seconds}
     per_query = pd.concat(frames, ignore_index=True)
     if out is not None:
-        write_results(per_query, out, split_report=split.report.as_dict(), policies=result.policies) \
-            if _accepts_kwargs(write_results) else write_results(per_query, out)
+        (
+            write_results(
+                per_query, out, split_report=split.report.as_dict(), policies=result.policies
+            )
+            if _accepts_kwargs(write_results)
+            else write_results(per_query, out)
+        )
     summary = summarize(per_query, timings)
     return EvaluationRun(summary, per_query, split.report.as_dict(), timings)
 
@@ -254,8 +442,24 @@ def _accepts_kwargs(fn) -> bool:
     return "split_report" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
-def summarize(per_query: pd.DataFrame, timings: dict[str, dict[str, float]] | None = None) -> pd.DataFrame:
-    """Mean of each metric per model, columns labelled like ``recall@10``, in model order."""
+def summarize(
+    per_query: pd.DataFrame, timings: dict[str, dict[str, float]] | None = None
+) -> pd.DataFrame:
+    """Average each metric per model, columns labelled like ``recall@10``, in model order.
+
+    Parameters
+    ----------
+    per_query : pd.DataFrame
+        Long-form rows (``model, metric, k, value``).
+    timings : dict, optional
+        Model -> ``{"fit_s": ..., "recommend_s": ...}``, added as columns.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per model, one column per metric label (then ``fit_s`` and
+        ``recommend_s`` when ``timings`` is given).
+    """
     df = per_query.copy()
     kk = pd.to_numeric(df["k"], errors="coerce")
     df["label"] = np.where(kk.notna() & df["metric"].map(_has_cutoff),
@@ -288,7 +492,23 @@ DEMO_MODELS = ["random", "popularity", "title", "sagh", "cagh", "knn", "item-knn
 
 
 def demo(*, preset: str = "small", seed: int = 0, on_model=None) -> EvaluationRun:
-    """The main job: synthetic corpus -> Continuation split -> evaluate the fast models."""
+    """Run the main job: synthetic corpus -> Continuation split -> evaluate the fast models.
+
+    Parameters
+    ----------
+    preset : str, default "small"
+        Synthetic preset.
+    seed : int, default 0
+        Seed of the corpus and of the split.
+    on_model : callable, optional
+        Called with the model name before each model is evaluated.
+
+    Returns
+    -------
+    EvaluationRun
+        Recall, NDCG (at 10, 100, 500), R-precision and clicks of the available
+        models of :data:`DEMO_MODELS`.
+    """
     from apc.datasets.synthetic import generate
     from apc.models.registry import available_models
 

@@ -46,7 +46,18 @@ def _update_frame(h, frame: pd.DataFrame) -> None:
 
 
 def corpus_hash(pl) -> str:
-    """sha256 of a :class:`~apc.data.playlists.Playlists`' content (arrays and tables)."""
+    """Hash a corpus' content (arrays and tables).
+
+    Parameters
+    ----------
+    pl : Playlists
+        The corpus.
+
+    Returns
+    -------
+    str
+        Hex sha256 of ``indptr``, ``items`` and the tracks, artists and meta tables.
+    """
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(pl.indptr).tobytes())
     h.update(np.ascontiguousarray(pl.items).tobytes())
@@ -64,7 +75,18 @@ def _file_digest(path: str) -> str:
 
 
 def source_digest(obj: Any) -> str:
-    """sha256 of the source file defining ``obj`` (a class or module); "unknown" if none."""
+    """Hash the source file defining an object.
+
+    Parameters
+    ----------
+    obj : Any
+        A module or class; for any other object, its class.
+
+    Returns
+    -------
+    str
+        Hex sha256 of the file, or ``"unknown"`` when there is no readable source file.
+    """
     try:
         path = inspect.getsourcefile(
             obj if inspect.ismodule(obj) or inspect.isclass(obj) else type(obj)
@@ -75,12 +97,42 @@ def source_digest(obj: Any) -> str:
 
 
 def digest(*parts: Any) -> str:
-    """sha256 of the canonical JSON of ``parts``."""
+    """Hash the canonical JSON of ``parts``.
+
+    Parameters
+    ----------
+    *parts : Any
+        JSON-serialisable values (others are encoded by their ``repr``); dict keys are
+        sorted.
+
+    Returns
+    -------
+    str
+        Hex sha256.
+    """
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()
 
 
 def split_key(corpus_digest: str, protocol: str, options: dict[str, Any], seed: int) -> str:
-    """Cache key of a split."""
+    """Compute the cache key of a split.
+
+    Parameters
+    ----------
+    corpus_digest : str
+        :func:`corpus_hash` of the corpus.
+    protocol : str
+        Protocol name.
+    options : dict
+        Protocol options.
+    seed : int
+        Split seed.
+
+    Returns
+    -------
+    str
+        A :func:`digest` that also covers the apc version and the source of
+        :mod:`apc.evaluation.protocols`.
+    """
     try:
         import apc.evaluation.protocols as protocols
 
@@ -93,13 +145,37 @@ def split_key(corpus_digest: str, protocol: str, options: dict[str, Any], seed: 
 
 
 def model_key(split: str, cls: type, params: dict[str, Any]) -> str:
-    """Cache key of a model of class ``cls`` with ``params`` fitted on split ``split``."""
+    """Compute the cache key of a model of class ``cls`` fitted on a split.
+
+    Parameters
+    ----------
+    split : str
+        :func:`split_key` of the split.
+    cls : type
+        The model class.
+    params : dict
+        Its hyper-parameters (including any seed).
+
+    Returns
+    -------
+    str
+        A :func:`digest` that also covers the apc version and the source file of
+        ``cls``.
+    """
     path = f"{cls.__module__}:{cls.__qualname__}"
     return digest("model", CACHE_VERSION, apc.__version__, source_digest(cls), split, path, params)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder, then rename."""
+    """Write bytes through a temp file in the same folder, then rename.
+
+    Parameters
+    ----------
+    path : Path
+        File to write; parent folders are created.
+    data : bytes
+        Content.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -133,7 +209,18 @@ class Cache:
         return self.root / "splits" / f"{key}.pkl"
 
     def load_split(self, key: str):
-        """Return the cached split for ``key``, or None."""
+        """Return the cached split for ``key``, or None.
+
+        Parameters
+        ----------
+        key : str
+            A :func:`split_key`.
+
+        Returns
+        -------
+        Split or None
+            None when caching is off, the entry is missing or it cannot be unpickled.
+        """
         if not self.enabled:
             return None
         path = self._split_path(key)
@@ -146,17 +233,50 @@ class Cache:
             return None
 
     def save_split(self, key: str, split) -> None:
-        """Store ``split`` under ``key``."""
+        """Store a split under ``key`` (nothing happens when caching is off).
+
+        Parameters
+        ----------
+        key : str
+            A :func:`split_key`.
+        split : Split
+            The split to pickle.
+        """
         if self.enabled:
             atomic_write_bytes(self._split_path(key), pickle.dumps(split, protocol=5))
 
     # ------------------------------------------------------------------ models
     def model_path(self, key: str) -> Path | None:
-        """Where the model for ``key`` lives (None when caching is off)."""
+        """Return where the model for ``key`` lives.
+
+        Parameters
+        ----------
+        key : str
+            A :func:`model_key`.
+
+        Returns
+        -------
+        Path or None
+            None when caching is off.
+        """
         return None if not self.enabled else self.root / "models" / f"{key}.pkl"
 
     def load_model(self, key: str, cls: type):
-        """Return the cached fitted model for ``key`` (via ``cls.load``), or None."""
+        """Return the cached fitted model for ``key`` (via ``cls.load``), or None.
+
+        Parameters
+        ----------
+        key : str
+            A :func:`model_key`.
+        cls : type
+            The model class; its ``load`` reads the entry.
+
+        Returns
+        -------
+        object or None
+            None when caching is off, the entry is missing, ``cls`` has no ``load``
+            or loading fails.
+        """
         path = self.model_path(key)
         if path is None or not path.is_file() or not hasattr(cls, "load"):
             return None
@@ -166,7 +286,20 @@ class Cache:
             return None
 
     def save_model(self, key: str, model) -> bool:
-        """Store a fitted model through its own ``save``; False when it has none."""
+        """Store a fitted model through its own ``save``.
+
+        Parameters
+        ----------
+        key : str
+            A :func:`model_key`.
+        model : object
+            The fitted model.
+
+        Returns
+        -------
+        bool
+            False when caching is off or the model has no ``save``/``load`` pair.
+        """
         path = self.model_path(key)
         if (
             path is None

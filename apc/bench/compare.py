@@ -26,7 +26,18 @@ from apc.random import derive_seed
 
 @dataclass
 class Comparison:
-    """The comparison table and its markdown rendering."""
+    """The comparison table and its markdown rendering.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        One row per (dataset, model, label) present in both runs (see
+        :func:`compare_runs`).
+    markdown : str
+        The table and notes as markdown.
+    notes : list of str
+        Differences between the runs' configurations and provenance.
+    """
 
     table: pd.DataFrame
     markdown: str
@@ -64,6 +75,13 @@ def _config_notes(ra: dict, rb: dict) -> list[str]:
 
 def compare_runs(a: str | Path, b: str | Path) -> Comparison:
     """Compare run folder ``a`` (reference) with run folder ``b``.
+
+    Parameters
+    ----------
+    a : str or Path
+        The reference run folder.
+    b : str or Path
+        The run folder compared with it.
 
     Returns
     -------

@@ -38,6 +38,19 @@ def rss_bytes() -> float:
 class PeakMemory:
     """Context manager: ``peak_bytes`` = highest sampled RSS minus RSS at entry.
 
+    Parameters
+    ----------
+    interval : float, default 0.005
+        Seconds between two samples of the resident set size.
+
+    Attributes
+    ----------
+    start_bytes : float
+        RSS at entry (NaN when unknown).
+    peak_bytes : float
+        Highest RSS sampled inside the block (or at exit) minus ``start_bytes``, at
+        least 0; NaN until the block exits or when RSS is unknown.
+
     Examples
     --------
     >>> with PeakMemory() as mem:

@@ -29,7 +29,18 @@ PACKAGES = (
 
 
 def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
-    """Installed version of each distribution ("not installed" when absent)."""
+    """Look up the installed version of each distribution (without importing it).
+
+    Parameters
+    ----------
+    packages : tuple of str, default PACKAGES
+        Distribution names.
+
+    Returns
+    -------
+    dict[str, str]
+        Name -> version, ``"not installed"`` when absent.
+    """
     out = {}
     for name in packages:
         try:
@@ -40,7 +51,19 @@ def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
 
 
 def git_commit(path: str | Path | None = None) -> dict[str, Any]:
-    """Commit SHA of the git checkout holding ``path`` (default: the apc package) and dirtiness."""
+    """Return the commit SHA of the git checkout holding ``path`` and its dirtiness.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A folder inside the checkout (default: the apc package).
+
+    Returns
+    -------
+    dict
+        ``sha`` (``"unknown"`` without git or a checkout) and ``dirty`` (whether
+        tracked files have uncommitted changes; None when unknown).
+    """
     if path is None:
         import apc
 
@@ -68,7 +91,20 @@ def git_commit(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def provenance(executor: str = "local") -> dict[str, Any]:
-    """Everything a reader needs to know where numbers came from."""
+    """Collect everything a reader needs to know where numbers came from.
+
+    Parameters
+    ----------
+    executor : str, default "local"
+        Name of the executor that ran the cells.
+
+    Returns
+    -------
+    dict
+        ``time`` (UTC, ISO 8601), ``python``, ``platform``, ``machine``, ``cpus``,
+        ``executor``, ``packages`` (:func:`package_versions`), ``git``
+        (:func:`git_commit`) and ``argv``.
+    """
     return {
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],

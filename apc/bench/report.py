@@ -80,7 +80,25 @@ def _read_json(path: Path, default: Any = None) -> Any:
 
 
 def load_run(out: str | Path) -> dict[str, Any]:
-    """Read a run folder: suite, results, curves, long-tail table, cells, splits, provenance."""
+    """Read a run folder: suite, results, curves, long-tail table, cells, splits, provenance.
+
+    Parameters
+    ----------
+    out : str or Path
+        A run folder written by the benchmark runner.
+
+    Returns
+    -------
+    dict
+        ``out``, ``suite`` (:class:`Suite`), ``config``, ``results``, ``curves`` and
+        ``longtail`` (DataFrames, None where the file is missing), ``cells``,
+        ``splits`` and ``provenance``.
+
+    Raises
+    ------
+    ApcInputError
+        If the folder has no ``config.json``.
+    """
     from apc.errors import ApcInputError
 
     out = Path(out)
@@ -109,7 +127,18 @@ def load_run(out: str | Path) -> dict[str, Any]:
 
 
 def suite_from_dict_resolved(d: dict[str, Any]) -> Suite:
-    """Rebuild a :class:`Suite` from :meth:`Suite.to_dict` output (already resolved)."""
+    """Rebuild a :class:`Suite` from :meth:`Suite.to_dict` output (already resolved).
+
+    Parameters
+    ----------
+    d : dict
+        The suite as stored in a run's ``config.json``; missing optional keys take
+        their defaults.
+
+    Returns
+    -------
+    Suite
+    """
     from apc.bench.suite import DatasetSpec, ModelEntry
 
     return Suite(
@@ -143,11 +172,25 @@ def _direction(metric: str) -> int:
 def summary_table(
     results: pd.DataFrame, suite: Suite, models: list[str] | None = None
 ) -> pd.DataFrame:
-    """One row per (dataset, model, label): mean, CI, tests against best and baseline.
+    """Summarise per-query results: mean, CI and tests against best and baseline.
 
-    Columns: ``dataset, model, label, metric, k, mean, low, high, n, best, p_best,
-    p_best_adj, p_base, p_base_adj``. p-values are NaN where a test does not apply
-    (the best model itself, the baseline itself, descriptive metrics).
+    Parameters
+    ----------
+    results : pd.DataFrame
+        Long-form per-query results (``dataset, model, label, seed, query, value``).
+    suite : Suite
+        Gives the statistics settings, the baseline and the model order.
+    models : list of str, optional
+        Model order (default: the suite's).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (dataset, model, label). Columns: ``dataset, model, label,
+        metric, k, mean, low, high, n, best, p_best, p_best_adj, p_base,
+        p_base_adj``; ``k`` is -1 for metrics without a cut-off. p-values are NaN
+        where a test does not apply (the best model itself, the baseline itself,
+        descriptive and set-level metrics).
     """
     rows = []
     if results is None or results.empty:
@@ -319,7 +362,20 @@ def _bytes(v: Any) -> str:
 
 
 def cost_table(cells: list[dict[str, Any]]) -> pd.DataFrame:
-    """Per (dataset, model): mean fit / recommend seconds and max sampled peak memory over seeds."""
+    """Tabulate the cost of each (dataset, model) over the successful cells.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Cell records of a run (``status``, ``dataset``, ``model``, ``fit_seconds``,
+        ``recommend_seconds``, ``fit_peak_bytes``, ``recommend_peak_bytes``).
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``dataset, model, fit_s, recommend_s, fit_peak_mb, rec_peak_mb``:
+        mean seconds and maximum sampled peak memory (MiB) over seeds.
+    """
     ok = [c for c in cells if c.get("status") == "ok"]
     if not ok:
         return pd.DataFrame(
@@ -342,7 +398,22 @@ def cost_table(cells: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def markdown_tables(table: pd.DataFrame, cells: list[dict[str, Any]], suite: Suite) -> str:
-    """One markdown table per dataset: models x metrics (+ cost columns)."""
+    """Render one markdown table per dataset: models x metrics (+ cost columns).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Output of :func:`summary_table`.
+    cells : list of dict
+        Cell records of the run (for the cost columns).
+    suite : Suite
+        Gives the datasets, model and metric order and the baseline.
+
+    Returns
+    -------
+    str
+        Markdown text.
+    """
     if table.empty:
         return "_No successful cells._\n"
     costs = cost_table(cells)
@@ -417,7 +488,19 @@ def _protocol_lines(run: dict[str, Any]) -> list[str]:
 
 
 def provenance_lines(run: dict[str, Any]) -> list[str]:
-    """Markdown bullet lines: seeds, statistics, policies, metric variants, versions, commit."""
+    """Render markdown bullet lines: seeds, statistics, policies, metric variants, versions.
+
+    Parameters
+    ----------
+    run : dict
+        A run as returned by :func:`load_run`.
+
+    Returns
+    -------
+    list of str
+        Lines for datasets, protocol and splits, seeds, statistics, markers, metric
+        variants, policies, costs, software (with the git commit) and machine.
+    """
     from apc.bench.runner import POLICIES
 
     suite: Suite = run["suite"]
@@ -457,7 +540,19 @@ def provenance_lines(run: dict[str, Any]) -> list[str]:
 
 
 def render_markdown(run: dict[str, Any], table: pd.DataFrame) -> str:
-    """Render the full ``summary.md`` text."""
+    """Render the full ``summary.md`` text.
+
+    Parameters
+    ----------
+    run : dict
+        A run as returned by :func:`load_run`.
+    table : pd.DataFrame
+        Output of :func:`summary_table`.
+
+    Returns
+    -------
+    str
+    """
     suite: Suite = run["suite"]
     cells = run["cells"]
     failed = [c for c in cells if c.get("status") == "error"]
@@ -477,7 +572,20 @@ def render_markdown(run: dict[str, Any], table: pd.DataFrame) -> str:
 
 
 def write_summary(out: str | Path, suite: Suite | None = None) -> dict[str, Any]:
-    """Compute the summary of a run folder and write ``summary.json`` and ``summary.md``."""
+    """Compute the summary of a run folder and write ``summary.json`` and ``summary.md``.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run folder.
+    suite : Suite, optional
+        Replaces the suite stored in the run's ``config.json``.
+
+    Returns
+    -------
+    dict
+        The content of ``summary.json``.
+    """
     out = Path(out)
     run = load_run(out)
     if suite is not None:
@@ -527,7 +635,22 @@ def _save(fig, path: Path) -> Path:
 
 
 def plot_recall_curves(curves: pd.DataFrame, dataset: str, path: Path) -> Path | None:
-    """Recall@k (k = 1..cutoff) per model, mean over seeds, log-scaled k."""
+    """Plot recall@k (k = 1..cutoff) per model, mean over seeds, log-scaled k.
+
+    Parameters
+    ----------
+    curves : pd.DataFrame
+        A run's ``curves`` (``dataset, model, k, recall``, ...).
+    dataset : str
+        Dataset to plot.
+    path : Path
+        PNG file to write.
+
+    Returns
+    -------
+    Path or None
+        ``path``, or None when there is no curve for ``dataset``.
+    """
     c = curves[curves["dataset"] == dataset]
     if c.empty:
         return None
@@ -561,7 +684,22 @@ _LENGTH_BINS = [
 
 
 def group_labels(frame: pd.DataFrame) -> tuple[pd.Series, list[str], str]:
-    """Group of every row: MPD category when present, else binned seed length."""
+    """Assign every row a group: MPD category when present, else binned seed length.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        Per-query rows with ``category`` and ``seed_length``.
+
+    Returns
+    -------
+    groups : pd.Series
+        Group label of each row.
+    order : list of str
+        Labels present, in display order.
+    what : str
+        ``"category"`` or ``"seed length"``.
+    """
     from apc.mpd.challenge import CATEGORIES
 
     cat = frame["category"].astype(str)
@@ -584,7 +722,20 @@ def group_labels(frame: pd.DataFrame) -> tuple[pd.Series, list[str], str]:
 
 
 def by_group_metrics(suite: Suite, labels_available: set[str]) -> list[str]:
-    """Accuracy labels to break down by group: each accuracy metric at its largest k (at most 4)."""
+    """Choose the accuracy labels to break down by group.
+
+    Parameters
+    ----------
+    suite : Suite
+        Its metric labels are the candidates.
+    labels_available : set of str
+        Labels present in the results.
+
+    Returns
+    -------
+    list of str
+        Each accuracy (non-descriptive) metric at its largest k; at most 4.
+    """
     best: dict[str, tuple[int, str]] = {}
     for label in suite.metrics:
         if label not in labels_available:
@@ -599,7 +750,24 @@ def by_group_metrics(suite: Suite, labels_available: set[str]) -> list[str]:
 
 
 def plot_by_group(results: pd.DataFrame, suite: Suite, dataset: str, path: Path) -> Path | None:
-    """Mean metric per group (MPD category or seed length), one panel per metric."""
+    """Plot the mean metric per group (MPD category or seed length), a panel per metric.
+
+    Parameters
+    ----------
+    results : pd.DataFrame
+        Long-form per-query results of the run.
+    suite : Suite
+        Gives the metrics (see :func:`by_group_metrics`) and the model order.
+    dataset : str
+        Dataset to plot.
+    path : Path
+        PNG file to write.
+
+    Returns
+    -------
+    Path or None
+        ``path``, or None when there are no results or metrics to plot.
+    """
     r = results[results["dataset"] == dataset]
     labels = by_group_metrics(suite, set(r["label"]))
     if r.empty or not labels:
@@ -637,7 +805,24 @@ def plot_by_group(results: pd.DataFrame, suite: Suite, dataset: str, path: Path)
 
 
 def plot_longtail(longtail: pd.DataFrame, suite: Suite, dataset: str, path: Path) -> Path | None:
-    """Recall@longtail_k by target-track training occurrences (0, 1, 2, 3, 4, 5+)."""
+    """Plot recall@longtail_k by target-track training occurrences (0, 1, 2, 3, 4, 5+).
+
+    Parameters
+    ----------
+    longtail : pd.DataFrame
+        A run's long-tail table (``dataset, model, bucket, hits, n_targets``, ...).
+    suite : Suite
+        Gives the model order and ``longtail_k``.
+    dataset : str
+        Dataset to plot.
+    path : Path
+        PNG file to write.
+
+    Returns
+    -------
+    Path or None
+        ``path``, or None when there are no rows for ``dataset``.
+    """
     from apc.bench.runner import LONGTAIL_BUCKETS
 
     lt = longtail[longtail["dataset"] == dataset]
@@ -673,7 +858,18 @@ def plot_longtail(longtail: pd.DataFrame, suite: Suite, dataset: str, path: Path
 
 
 def make_plots(run: dict[str, Any]) -> list[Path]:
-    """All PNG plots of a run under ``<out>/plots``."""
+    """Draw all PNG plots of a run under ``<out>/plots``.
+
+    Parameters
+    ----------
+    run : dict
+        A run as returned by :func:`load_run`.
+
+    Returns
+    -------
+    list of Path
+        The plots written (recall curves, by-group and long-tail, per dataset).
+    """
     out: Path = run["out"]
     suite: Suite = run["suite"]
     paths = []
@@ -709,7 +905,19 @@ def _md_inline(text: str) -> str:
 
 
 def markdown_to_html(md: str) -> str:
-    """Minimal renderer for the summary's own markdown (headings, bullets, tables, paragraphs)."""
+    """Render the summary's own markdown as HTML (a minimal renderer).
+
+    Parameters
+    ----------
+    md : str
+        Markdown with headings, bullets, pipe tables, paragraphs, ``**bold**`` and
+        ``code`` spans only.
+
+    Returns
+    -------
+    str
+        HTML fragment; text is escaped.
+    """
     out, in_table, in_list = [], False, False
     for line in md.splitlines():
         if line.startswith("|"):
@@ -760,7 +968,22 @@ _CSS = (
 
 
 def write_html(run: dict[str, Any], md: str, plots: list[Path]) -> Path:
-    """``report.html``: the summary and every plot embedded (one self-contained file)."""
+    """Write ``report.html``: the summary and every plot embedded (one self-contained file).
+
+    Parameters
+    ----------
+    run : dict
+        A run as returned by :func:`load_run`.
+    md : str
+        The summary markdown.
+    plots : list of Path
+        PNG files, embedded as base64 data URIs.
+
+    Returns
+    -------
+    Path
+        ``<out>/report.html``.
+    """
     out: Path = run["out"]
     body = [markdown_to_html(md), "<h2>Plots</h2>"]
     for p in plots:
@@ -782,7 +1005,18 @@ def write_html(run: dict[str, Any], md: str, plots: list[Path]) -> Path:
 def write_report(out: str | Path, *, quiet: bool = False) -> dict[str, Any]:
     """Recompute the summary of a run folder and write plots and ``report.html``.
 
-    Returns a dict with ``markdown`` (the summary text), ``plots`` and ``html`` paths.
+    Parameters
+    ----------
+    out : str or Path
+        The run folder.
+    quiet : bool, default False
+        Currently unused.
+
+    Returns
+    -------
+    dict
+        ``markdown`` (the summary text), ``plots`` (paths), ``html`` (path of
+        ``report.html``) and ``summary`` (the content of ``summary.json``).
     """
     out = Path(out)
     summary = write_summary(out)

@@ -74,7 +74,38 @@ RESULT_COLUMNS = [
 # ---------------------------------------------------------------------- cells
 @dataclass(frozen=True)
 class CellTask:
-    """Everything a worker needs to run one cell (small and picklable; the split travels apart)."""
+    """Everything a worker needs to run one cell.
+
+    Small and picklable; the split travels apart (see :func:`run_cell`).
+
+    Parameters
+    ----------
+    index : int
+        Position of the cell in suite order.
+    cell_id : str
+        See :func:`cell_id`.
+    dataset : str
+        Dataset label.
+    seed : int
+        Replicate seed.
+    split_key : str
+        Cache key of the cell's split (the key of the split in the executor's shared
+        objects).
+    protocol : str
+        Protocol name (recorded in the rows).
+    model : ModelEntry
+        The model to build.
+    model_seed : int
+        Seed given to a model whose constructor takes ``seed``.
+    metrics : tuple of str
+        Metric labels.
+    cutoff : int
+        List length.
+    longtail_k : int
+        Cut-off of the long-tail breakdown.
+    cache_root : str or None
+        Model cache folder (None: no caching).
+    """
 
     index: int
     cell_id: str
@@ -92,7 +123,24 @@ class CellTask:
 
 @dataclass
 class CellOutput:
-    """What a worker sends back: per-query rows, the recall curve, the long-tail table, info."""
+    """What a worker sends back: per-query rows, the recall curve, the long-tail table, info.
+
+    Parameters
+    ----------
+    cell_id : str
+        The cell.
+    status : {"ok", "error"}
+        How the cell ended.
+    rows : pd.DataFrame, optional
+        Per-query rows, columns :data:`RESULT_COLUMNS`.
+    curve : np.ndarray, optional
+        Recall@k for k = 1..cutoff (:func:`recall_curve`).
+    longtail : pd.DataFrame, optional
+        :func:`longtail_table` of the cell.
+    info : dict
+        Parameters, timings, peak memory, cache use; the error, phase and traceback
+        of a failed cell.
+    """
 
     cell_id: str
     status: str
@@ -103,7 +151,23 @@ class CellOutput:
 
 
 def cell_id(dataset: str, seed: int, model: str) -> str:
-    """File-safe identity of a cell."""
+    """Return the file-safe identity of a cell.
+
+    Parameters
+    ----------
+    dataset : str
+        Dataset name.
+    seed : int
+        Replicate seed.
+    model : str
+        Model label.
+
+    Returns
+    -------
+    str
+        ``<dataset>__s<seed>__<model>``, names made file-safe by
+        :func:`~apc.bench.suite.safe_name`.
+    """
     return f"{safe_name(dataset)}__s{seed}__{safe_name(model)}"
 
 
@@ -119,12 +183,27 @@ def _model_params(entry: ModelEntry, cls: type, model_seed: int) -> dict[str, An
 
 
 def recall_curve(items: np.ndarray, queries, cutoff: int) -> np.ndarray:
-    """Mean recall@k for k = 1..cutoff over queries with targets.
+    """Compute mean recall@k for k = 1..cutoff over queries with targets.
 
     Recall@k = |distinct targets in the top k| / |distinct targets|, the definition of
     ``recall`` in :mod:`apc.evaluation.metrics`; a query without targets is skipped.
     Computed from one ``(Q, cutoff)`` hit matrix and a cumulative sum, so the curve is
     exact at every k without storing the lists.
+
+    Parameters
+    ----------
+    items : np.ndarray
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    queries : Queries
+        The queries (their targets are the ground truth).
+    cutoff : int
+        Largest k.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(cutoff,)``; flat beyond ``w`` when the lists are shorter; all NaN
+        when no query has a target.
     """
     hits, n_targets = _hit_matrix(items, queries)
     valid = n_targets > 0
@@ -153,11 +232,27 @@ def _hit_matrix(items: np.ndarray, queries) -> tuple[np.ndarray, np.ndarray]:
 
 
 def longtail_table(items: np.ndarray, queries, train, k: int) -> pd.DataFrame:
-    """Hits at ``k`` by how often each target track occurs in the training playlists.
+    """Count hits at ``k`` by how often each target track occurs in the training playlists.
 
     Each (query, distinct target) pair is one case, bucketed by the number of training
-    playlists holding the target: 0, 1, 2, 3, 4 or 5+ (Vall et al. 2019). Returns
-    ``bucket, n_targets, hits, recall`` (recall = hits / n_targets for that bucket).
+    playlists holding the target: 0, 1, 2, 3, 4 or 5+ (Vall et al. 2019).
+
+    Parameters
+    ----------
+    items : np.ndarray
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    queries : Queries
+        The queries (their targets are the ground truth).
+    train : Playlists
+        The training corpus.
+    k : int
+        Cut-off.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per bucket of :data:`LONGTAIL_BUCKETS`: ``bucket, n_targets, hits,
+        recall`` (recall = hits / n_targets for that bucket, NaN when empty).
     """
     occ = train.item_popularity(distinct=True)
     tcsr = queries.targets_csr()
@@ -193,7 +288,28 @@ def _as_per_query(value: Any, n: int) -> np.ndarray:
 
 
 def compute_cell_metrics(recs, queries, train, labels: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Label -> per-query values, via :func:`apc.evaluation.metrics.compute_metrics`."""
+    """Compute every metric label of a cell per query.
+
+    Labels are grouped by cut-off and passed to
+    :func:`apc.evaluation.metrics.compute_metrics`.
+
+    Parameters
+    ----------
+    recs : Recommendations
+        The cell's recommendations.
+    queries : Queries
+        The queries.
+    train : Playlists
+        The training corpus.
+    labels : tuple of str
+        Metric labels (``recall@10``, ``rprec``).
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        Label -> float64 ``(Q,)`` values, in the order of ``labels``; a set-level
+        metric is repeated on every query.
+    """
     from apc.evaluation.metrics import compute_metrics
 
     parsed = [parse_label(label) for label in labels]
@@ -264,7 +380,21 @@ def _fit_meta_path(cache: Cache, key: str) -> Path | None:
 
 
 def run_cell(task: CellTask, split) -> CellOutput:
-    """Fit (or load), recommend and evaluate one cell; never raises for a model's failure."""
+    """Fit (or load), recommend and evaluate one cell; never raises for a model's failure.
+
+    Parameters
+    ----------
+    task : CellTask
+        The cell.
+    split : Split
+        The split named by ``task.split_key``.
+
+    Returns
+    -------
+    CellOutput
+        Status ``"ok"`` with rows, recall curve and long-tail table, or ``"error"``
+        with the failing phase, message and traceback in ``info``.
+    """
     info: dict[str, Any] = {
         "cell": task.cell_id,
         "dataset": task.dataset,
@@ -345,7 +475,23 @@ def _run_cell_for_executor(task: CellTask, split) -> CellOutput:
 # ---------------------------------------------------------------------- the run
 @dataclass
 class RunResult:
-    """Where a run wrote its files and how its cells ended."""
+    """Where a run wrote its files and how its cells ended.
+
+    Parameters
+    ----------
+    out : Path
+        The run folder.
+    n_cells : int
+        Cells of the suite.
+    n_ok, n_failed : int
+        Cells that succeeded / failed in this session.
+    n_skipped : int
+        Cells already committed (skipped on resume).
+    failed : list of dict
+        ``cell`` and ``error`` of each cell that failed in this session.
+    summary : dict
+        The content of ``summary.json``.
+    """
 
     out: Path
     n_cells: int
@@ -405,8 +551,27 @@ def prepare_splits(
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Build (or load) the split of every (dataset, seed) in ``pairs``.
 
-    Returns ``{split key: Split}`` and ``{"<dataset>/<seed>": split record}`` where a
-    record holds the key, the split's own hash, the split seed and the split report.
+    Parameters
+    ----------
+    suite : Suite
+        A validated suite.
+    pairs : list of (str, int)
+        Dataset names and replicate seeds.
+    cache : Cache
+        Split cache.
+
+    Returns
+    -------
+    splits : dict
+        ``{split key: Split}``.
+    records : dict
+        ``{"<dataset>/<seed>": split record}``, where a record holds the key, the
+        split's own hash, the split seed, sizes and the split report.
+
+    Raises
+    ------
+    ApcInputError
+        If the suite's protocol or its options are invalid.
     """
     from apc.evaluation.protocols import make_protocol
 
@@ -464,7 +629,21 @@ def _split_hash(split) -> str:
 def plan_cells(
     suite: Suite, cache_root: str | None, keys: dict[tuple[str, int], str] | None = None
 ) -> list[CellTask]:
-    """Every cell of the suite in suite order: dataset, then seed, then model."""
+    """List every cell of the suite in suite order: dataset, then seed, then model.
+
+    Parameters
+    ----------
+    suite : Suite
+        A validated suite.
+    cache_root : str or None
+        Cache folder given to every cell (None: no cache).
+    keys : dict, optional
+        ``{(dataset, seed): split key}``; missing keys are left empty.
+
+    Returns
+    -------
+    list of CellTask
+    """
     tasks = []
     for d in suite.datasets:
         for seed in suite.seeds:
@@ -489,7 +668,21 @@ def plan_cells(
 
 
 def check_models(suite: Suite) -> None:
-    """Resolve every model of the suite before any work: a typo is bad input, not a failed cell."""
+    """Resolve every model of the suite before any work.
+
+    A typo is bad input, not a failed cell.
+
+    Parameters
+    ----------
+    suite : Suite
+        A validated suite.
+
+    Raises
+    ------
+    ApcInputError
+        Naming the suite file and the field ``models[i].model`` of the first model
+        that cannot be resolved.
+    """
     from apc.models.registry import get_model_class
 
     for i, m in enumerate(suite.models):
@@ -663,7 +856,25 @@ def run_suite(
 def assemble(
     out: Path, suite: Suite, tasks: list[CellTask] | None = None, *, report: bool = True
 ) -> dict[str, Any]:
-    """Concatenate committed cells (suite order) into the result tables; write the summary."""
+    """Concatenate committed cells (suite order) into the result tables; write the summary.
+
+    Parameters
+    ----------
+    out : Path
+        The run folder.
+    suite : Suite
+        A validated suite.
+    tasks : list of CellTask, optional
+        The cells (default: :func:`plan_cells`); cells without a commit marker are
+        recorded as ``missing``.
+    report : bool, default True
+        Also write the plots and ``report.html``.
+
+    Returns
+    -------
+    dict
+        The summary (content of ``summary.json``).
+    """
     from apc.bench.report import write_report, write_summary
 
     tasks = tasks if tasks is not None else plan_cells(suite, None)

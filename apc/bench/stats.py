@@ -39,7 +39,17 @@ _CHUNK_CELLS = 1 << 24  # resample in blocks of ~16M cells to bound memory
 
 @dataclass(frozen=True)
 class Interval:
-    """A mean and its bootstrap confidence interval."""
+    """A mean and its bootstrap confidence interval.
+
+    Parameters
+    ----------
+    mean : float
+        The statistic (mean of the per-group means).
+    low, high : float
+        Interval bounds (NaN where no interval is computed).
+    n : int
+        Number of values.
+    """
 
     mean: float
     low: float
@@ -55,7 +65,20 @@ def _group_index(groups: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndar
 
 
 def group_mean(values: np.ndarray, groups: np.ndarray | None = None) -> float:
-    """Mean of the per-group means (each replicate seed weighs the same)."""
+    """Average the per-group means (each replicate seed weighs the same).
+
+    Parameters
+    ----------
+    values : np.ndarray
+        float (n,), one value per query.
+    groups : np.ndarray, optional
+        (n,) group of each value (the replicate seed); one group when None.
+
+    Returns
+    -------
+    float
+        NaN when ``values`` is empty.
+    """
     values = np.asarray(values, dtype=np.float64)
     if len(values) == 0:
         return float("nan")
@@ -71,7 +94,7 @@ def bootstrap_ci(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Interval:
-    """Percentile bootstrap interval of the mean of per-query values [1]_.
+    """Compute the percentile bootstrap interval of the mean of per-query values [1]_.
 
     With ``groups`` (the replicate seed of each value) queries are resampled within
     each group (a stratified bootstrap) and the statistic is the mean of the group
@@ -90,6 +113,11 @@ def bootstrap_ci(
     seed : int
         Seed of the resampling generator.
 
+    Returns
+    -------
+    Interval
+        The mean (as :func:`group_mean`), the interval bounds and the number of values.
+
     Examples
     --------
     >>> ci = bootstrap_ci(np.array([0.0, 1.0] * 50), seed=0)
@@ -103,7 +131,7 @@ def bootstrap_ci(
 
 
 def randomization_test(diff: np.ndarray, *, n_perm: int = 10000, seed: int = 0) -> float:
-    """Two-sided paired randomisation test on per-query differences [2]_.
+    """Run a two-sided paired randomisation test on per-query differences [2]_.
 
     Under the null hypothesis the two systems are exchangeable on every query, so
     each difference's sign is flipped at random; the p-value is the share of flips
@@ -119,6 +147,11 @@ def randomization_test(diff: np.ndarray, *, n_perm: int = 10000, seed: int = 0) 
     seed : int
         Seed of the sign generator.
 
+    Returns
+    -------
+    float
+        The p-value; 1.0 when every difference is zero.
+
     Examples
     --------
     >>> randomization_test(np.zeros(10))
@@ -131,7 +164,18 @@ def randomization_test(diff: np.ndarray, *, n_perm: int = 10000, seed: int = 0) 
 
 
 def wilcoxon_test(diff: np.ndarray) -> float:
-    """Two-sided Wilcoxon signed-rank p-value [3]_ (zero differences dropped)."""
+    """Compute the two-sided Wilcoxon signed-rank p-value [3]_ (zero differences dropped).
+
+    Parameters
+    ----------
+    diff : np.ndarray
+        float (n,), paired differences per query.
+
+    Returns
+    -------
+    float
+        The p-value; 1.0 when ``diff`` is empty or all zero.
+    """
     from scipy.stats import wilcoxon
 
     diff = np.asarray(diff, dtype=np.float64)
@@ -143,7 +187,29 @@ def wilcoxon_test(diff: np.ndarray) -> float:
 def paired_test(
     diff: np.ndarray, test: str = "randomization", *, n_perm: int = 10000, seed: int = 0
 ) -> float:
-    """p-value of the named paired test (see :data:`TESTS`)."""
+    """Run the named paired test (see :data:`TESTS`) on per-query differences.
+
+    Parameters
+    ----------
+    diff : np.ndarray
+        float (n,), paired differences per query.
+    test : {"randomization", "wilcoxon"}
+        The test.
+    n_perm : int
+        Sign flips of the randomisation test.
+    seed : int
+        Seed of the randomisation test.
+
+    Returns
+    -------
+    float
+        The two-sided p-value.
+
+    Raises
+    ------
+    ValueError
+        If the test is unknown.
+    """
     if test == "randomization":
         return randomization_test(diff, n_perm=n_perm, seed=seed)
     if test == "wilcoxon":
@@ -159,7 +225,7 @@ def bootstrap_cis(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> list[Interval]:
-    """:func:`bootstrap_ci` for several columns at once, with shared resamples.
+    """Run :func:`bootstrap_ci` for several columns at once, with shared resamples.
 
     Every column (a model) is resampled with the same query draws — a paired bootstrap
     — by turning each draw into a weight vector and taking one matrix product, so the
@@ -171,6 +237,13 @@ def bootstrap_cis(
         float (n, m): one row per query, one column per model; no NaN.
     groups : np.ndarray, optional
         (n,) stratum (replicate seed) of each row.
+    n_boot, confidence, seed
+        As for :func:`bootstrap_ci`.
+
+    Returns
+    -------
+    list of Interval
+        One per column.
     """
     values = np.asarray(values, dtype=np.float64)
     n, m = values.shape
@@ -203,7 +276,7 @@ def bootstrap_cis(
 
 
 def randomization_tests(diffs: np.ndarray, *, n_perm: int = 10000, seed: int = 0) -> np.ndarray:
-    """:func:`randomization_test` for several columns of paired differences at once.
+    """Run :func:`randomization_test` for several columns of paired differences at once.
 
     The same random sign vectors serve every column (each test on its own remains an
     exact Monte-Carlo randomisation test); one matrix product per block of sign
@@ -213,6 +286,10 @@ def randomization_tests(diffs: np.ndarray, *, n_perm: int = 10000, seed: int = 0
     ----------
     diffs : np.ndarray
         float (n, m): per-query differences, one column per comparison; no NaN.
+    n_perm : int
+        Number of random sign assignments.
+    seed : int
+        Seed of the sign generator.
 
     Returns
     -------
@@ -243,9 +320,19 @@ def randomization_tests(diffs: np.ndarray, *, n_perm: int = 10000, seed: int = 0
 
 
 def holm(pvalues: np.ndarray) -> np.ndarray:
-    """Holm-Bonferroni adjusted p-values [4]_ (step-down, monotone, capped at 1).
+    """Adjust p-values with the Holm-Bonferroni method [4]_ (step-down, monotone, capped at 1).
 
     Reject hypothesis ``i`` at level alpha when its adjusted p-value is <= alpha.
+
+    Parameters
+    ----------
+    pvalues : np.ndarray
+        float (m,), one family of p-values.
+
+    Returns
+    -------
+    np.ndarray
+        float (m,) adjusted p-values, in the input order.
 
     Examples
     --------
@@ -265,7 +352,25 @@ def holm(pvalues: np.ndarray) -> np.ndarray:
 
 
 def adjust(pvalues: np.ndarray, correction: str = "holm") -> np.ndarray:
-    """Adjust a family of p-values with the named correction (see :data:`CORRECTIONS`)."""
+    """Adjust a family of p-values with the named correction (see :data:`CORRECTIONS`).
+
+    Parameters
+    ----------
+    pvalues : np.ndarray
+        float (m,), one family of p-values.
+    correction : {"holm", "bonferroni", "none"}
+        The correction.
+
+    Returns
+    -------
+    np.ndarray
+        float (m,) adjusted p-values (a copy for ``"none"``).
+
+    Raises
+    ------
+    ValueError
+        If the correction is unknown.
+    """
     p = np.asarray(pvalues, dtype=np.float64)
     if correction == "holm":
         return holm(p)

@@ -98,7 +98,15 @@ _MODEL_KEYS = {"name", "model", "params", "cache"}
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """One dataset of a suite: a label and the source given to ``load_corpus``."""
+    """One dataset of a suite: a label and the source given to ``load_corpus``.
+
+    Parameters
+    ----------
+    name : str
+        Label in tables (unique in the suite).
+    source : str
+        Saved corpus directory, ``synth:<preset>`` spec or native path (resolved).
+    """
 
     name: str
     source: str
@@ -106,7 +114,19 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model of a suite: a label, what to build and its hyper-parameters."""
+    """One model of a suite: a label, what to build and its hyper-parameters.
+
+    Parameters
+    ----------
+    name : str
+        Label in tables (unique in the suite).
+    model : str
+        Registry name, entry point or ``pkg.module:Class``.
+    params : dict
+        Hyper-parameters.
+    cache : bool
+        Whether the fitted model may be read from and written to the cache.
+    """
 
     name: str
     model: str
@@ -149,6 +169,8 @@ class Suite:
         Coverage of the bootstrap intervals.
     longtail_k : int
         Cut-off of the long-tail (target popularity) breakdown.
+    description : str
+        Free text printed at the top of the summary.
     path : str
         The file the suite was read from (for messages), or "" when built in code.
     """
@@ -178,19 +200,46 @@ class Suite:
         return [parse_label(label) for label in self.metrics]
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the resolved configuration (JSON-serialisable, no file path)."""
+        """Return the resolved configuration (JSON-serialisable, no file path).
+
+        Returns
+        -------
+        dict
+            Every field but ``path``; datasets and models as dicts.
+        """
         d = asdict(self)
         d.pop("path")
         return d
 
     def config_hash(self) -> str:
-        """sha256 of the resolved configuration: what a resumed run must match."""
+        """Hash the resolved configuration: what a resumed run must match.
+
+        Returns
+        -------
+        str
+            Hex sha256 of the canonical JSON of :meth:`to_dict`.
+        """
         return hashlib.sha256(
             json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
         ).hexdigest()
 
     def model(self, name: str) -> ModelEntry:
-        """Return the model entry labelled ``name``."""
+        """Return the model entry labelled ``name``.
+
+        Parameters
+        ----------
+        name : str
+            Model label.
+
+        Returns
+        -------
+        ModelEntry
+
+        Raises
+        ------
+        KeyError
+            If no model has that label.
+        """
         for m in self.models:
             if m.name == name:
                 return m
@@ -198,7 +247,24 @@ class Suite:
 
 
 def parse_label(label: str) -> tuple[str, int | None]:
-    """Split ``"recall@20"`` into ``("recall", 20)`` and ``"rprec"`` into ``("rprec", None)``."""
+    """Split a metric label into its name and cut-off.
+
+    Parameters
+    ----------
+    label : str
+        ``name@k`` or ``name`` (surrounding whitespace is ignored).
+
+    Returns
+    -------
+    name : str
+    k : int or None
+        ``"recall@20"`` gives ``("recall", 20)``, ``"rprec"`` gives ``("rprec", None)``.
+
+    Raises
+    ------
+    ApcInputError
+        If ``label`` is not of that form.
+    """
     m = _LABEL.match(label.strip())
     if not m:
         raise ApcInputError(
@@ -208,17 +274,53 @@ def parse_label(label: str) -> tuple[str, int | None]:
 
 
 def metric_label(name: str, k: int | None) -> str:
-    """Inverse of :func:`parse_label`."""
+    """Build a metric label (the inverse of :func:`parse_label`).
+
+    Parameters
+    ----------
+    name : str
+        Metric name.
+    k : int or None
+        Cut-off.
+
+    Returns
+    -------
+    str
+        ``name@k``, or ``name`` when ``k`` is None.
+    """
     return name if k is None else f"{name}@{k}"
 
 
 def safe_name(text: str) -> str:
-    """``text`` made safe for a file name."""
+    """Make text safe for a file name.
+
+    Parameters
+    ----------
+    text : str
+        Any label.
+
+    Returns
+    -------
+    str
+        Runs of characters other than letters, digits, ``_``, ``.`` and ``-`` become
+        ``_``; leading and trailing ``_`` are stripped; ``"x"`` if nothing is left.
+    """
     return _SAFE.sub("_", text).strip("_") or "x"
 
 
 def default_metrics(protocol: str) -> list[str]:
-    """Default metric labels for a protocol (next-track vs. continuation family)."""
+    """Return the default metric labels for a protocol (next-track vs. continuation family).
+
+    Parameters
+    ----------
+    protocol : str
+        Protocol name.
+
+    Returns
+    -------
+    list of str
+        A fresh list from :data:`DEFAULT_METRICS`.
+    """
     family = "next-track" if protocol in NEXT_TRACK_PROTOCOLS else "continuation"
     return list(DEFAULT_METRICS[family])
 
@@ -280,6 +382,19 @@ def suite_from_dict(
     data: dict[str, Any], *, file: str = "<suite>", base: Path | None = None
 ) -> Suite:
     """Validate a parsed suite table and build a :class:`Suite`.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed TOML (``suite``, ``datasets``, ``protocol``, ``models`` tables).
+    file : str
+        Name of the source, used in error messages and stored as :attr:`Suite.path`.
+    base : Path, optional
+        Folder that relative dataset paths are resolved against.
+
+    Returns
+    -------
+    Suite
 
     Raises
     ------
@@ -477,6 +592,21 @@ def _check_metrics(labels: list[str], cutoff: int, file: str) -> None:
 
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite TOML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The suite file; relative dataset paths are resolved against its folder.
+
+    Returns
+    -------
+    Suite
+
+    Raises
+    ------
+    ApcInputError
+        If the file is missing, is not valid TOML or fails validation
+        (see :func:`suite_from_dict`).
 
     Examples
     --------

@@ -20,6 +20,24 @@ class ApcGroup(TyperGroup):
     """Root command group that turns input errors into one line + exit code 2."""
 
     def invoke(self, ctx: click.Context):
+        """Invoke the command; print input errors as one line and exit with status 2.
+
+        Parameters
+        ----------
+        ctx : click.Context
+            The click context.
+
+        Returns
+        -------
+        Any
+            What the invoked command returns.
+
+        Raises
+        ------
+        typer.Exit
+            With code 2 on :class:`~apc.errors.ApcInputError` or
+            :class:`FileNotFoundError`.
+        """
         try:
             return super().invoke(ctx)
         except ApcInputError as e:
@@ -38,8 +56,8 @@ app = typer.Typer(
     help="apc — sequence-aware playlist continuation and next-track recommendation.",
 )
 
-from apc.cli import commands as _commands  # noqa: E402
 from apc.cli import bench as _bench  # noqa: E402
+from apc.cli import commands as _commands  # noqa: E402
 from apc.cli import data as _data  # noqa: E402
 from apc.cli import mpd as _mpd  # noqa: E402
 from apc.cli import reproduce as _reproduce  # noqa: E402
@@ -52,7 +70,7 @@ app.command("reproduce")(_reproduce.reproduce)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the ``apc`` app (the console-script entry point)."""
     app(prog_name="apc")
 
 

@@ -16,7 +16,21 @@ if not console.is_terminal:  # piped or captured (make, CI, logs): don't squeeze
 
 
 def frame_table(frame: pd.DataFrame, *, title: str | None = None, index_name: str = "") -> Table:
-    """A rich Table of a DataFrame (index as the first column), numbers to 4 places."""
+    """Render a DataFrame as a rich Table (index as the first column), numbers to 4 places.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        The data.
+    title : str, optional
+        Table title.
+    index_name : str
+        Header of the index column (default: the index's name).
+
+    Returns
+    -------
+    rich.table.Table
+    """
     table = Table(title=title, header_style="bold")
     table.add_column(index_name or (frame.index.name or ""), style="bold cyan")
     for col in frame.columns:
@@ -27,6 +41,7 @@ def frame_table(frame: pd.DataFrame, *, title: str | None = None, index_name: st
 
 
 def fmt(v: Any) -> str:
+    """Format a cell: floats to 4 places (thousands-separated from 1000 on), NaN as a dash."""
     if isinstance(v, float):
         if math.isnan(v):
             return "—"
@@ -35,6 +50,7 @@ def fmt(v: Any) -> str:
 
 
 def dict_table(d: dict[str, Any], *, title: str | None = None) -> Table:
+    """Render a dict as a two-column rich Table (key, value); ints get thousands separators."""
     table = Table(title=title, show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")

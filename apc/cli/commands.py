@@ -9,10 +9,19 @@ import typer
 
 from apc.cli._common import console, dict_table, err_console, frame_table
 
-ParamOpt = Annotated[list[str] | None, typer.Option("--param", "-p", help="Model hyper-parameter key=value (repeatable).")]
-ParamsFileOpt = Annotated[Path | None, typer.Option("--params-file", help="TOML file of hyper-parameters.")]
-AccelOpt = Annotated[str | None, typer.Option(help="Lightning accelerator for neural models (cpu, gpu, auto).")]
-DevicesOpt = Annotated[str | None, typer.Option(help="Lightning devices for neural models (1, 2, auto).")]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="Model hyper-parameter key=value (repeatable)."),
+]
+ParamsFileOpt = Annotated[
+    Path | None, typer.Option("--params-file", help="TOML file of hyper-parameters.")
+]
+AccelOpt = Annotated[
+    str | None, typer.Option(help="Lightning accelerator for neural models (cpu, gpu, auto).")
+]
+DevicesOpt = Annotated[
+    str | None, typer.Option(help="Lightning devices for neural models (1, 2, auto).")
+]
 
 
 def models() -> None:
@@ -31,8 +40,12 @@ def models() -> None:
 
 
 def fit(
-    data: Annotated[str, typer.Argument(help="Training corpus (dir, synth:<preset>, native file).")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Registry name or pkg.module:Class.")],
+    data: Annotated[
+        str, typer.Argument(help="Training corpus (dir, synth:<preset>, native file).")
+    ],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Registry name or pkg.module:Class.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the fitted model.")],
     param: ParamOpt = None,
     params_file: ParamsFileOpt = None,
@@ -43,15 +56,31 @@ def fit(
     from apc.models.registry import parse_params
     from apc.workflows import fit_model
 
-    m = fit_model(data, model, out, parse_params(param, params_file), accelerator=accelerator, devices=devices)
-    console.print(f"fitted {getattr(m, 'identifier', model)} in {getattr(m, 'fit_time_', float('nan')):.2f}s -> {out}")
+    m = fit_model(
+        data, model, out, parse_params(param, params_file),
+        accelerator=accelerator, devices=devices,
+    )
+    console.print(
+        f"fitted {getattr(m, 'identifier', model)} in "
+        f"{getattr(m, 'fit_time_', float('nan')):.2f}s -> {out}"
+    )
 
 
 def recommend(
     model_path: Annotated[Path, typer.Argument(help="A model saved by `apc fit`.")],
-    train: Annotated[str, typer.Option("--train", help="The corpus the model was fitted on (maps track ids).")],
-    seeds: Annotated[Path, typer.Option("--seeds", help="challenge_set.json, or a text file: one playlist of track ids per line.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write: query, rank, track_id, score.")],
+    train: Annotated[
+        str, typer.Option("--train", help="The corpus the model was fitted on (maps track ids).")
+    ],
+    seeds: Annotated[
+        Path,
+        typer.Option(
+            "--seeds",
+            help="challenge_set.json, or a text file: one playlist of track ids per line.",
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="CSV to write: query, rank, track_id, score.")
+    ],
     k: Annotated[int, typer.Option("--k", help="List length.")] = 10,
 ) -> None:
     """Recommend continuations for seed playlists with a saved model."""
@@ -63,15 +92,28 @@ def recommend(
 
 def evaluate(
     data: Annotated[str, typer.Argument(help="Corpus (dir, synth:<preset>, native file).")],
-    model: Annotated[list[str], typer.Option("--model", "-m", help="Registry name or pkg.module:Class (repeatable).")],
-    protocol: Annotated[str, typer.Option(help="next-track | continuation | mpd-challenge | cold-start")] = "continuation",
-    option: Annotated[list[str] | None, typer.Option("--option", help="Protocol option key=value (repeatable).")] = None,
+    model: Annotated[
+        list[str],
+        typer.Option("--model", "-m", help="Registry name or pkg.module:Class (repeatable)."),
+    ],
+    protocol: Annotated[
+        str, typer.Option(help="next-track | continuation | mpd-challenge | cold-start")
+    ] = "continuation",
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", help="Protocol option key=value (repeatable)."),
+    ] = None,
     param: ParamOpt = None,
     params_file: ParamsFileOpt = None,
     k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "10,100,500",
-    metrics: Annotated[str | None, typer.Option(help="Metric names, comma-separated (default: per protocol).")] = None,
+    metrics: Annotated[
+        str | None, typer.Option(help="Metric names, comma-separated (default: per protocol).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write per-query results (parquet, long form).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write per-query results (parquet, long form)."),
+    ] = None,
     accelerator: AccelOpt = None,
     devices: DevicesOpt = None,
 ) -> None:
@@ -81,12 +123,15 @@ def evaluate(
 
     params = parse_params(param, params_file)
     run = evaluate_models(
-        data, [(m, params) for m in model], protocol=protocol, protocol_options=parse_params(option),
-        ks=parse_ks(k), metrics=None if metrics is None else [x.strip() for x in metrics.split(",") if x.strip()],
+        data, [(m, params) for m in model], protocol=protocol,
+        protocol_options=parse_params(option), ks=parse_ks(k),
+        metrics=None if metrics is None else [x.strip() for x in metrics.split(",") if x.strip()],
         seed=seed, out=out, accelerator=accelerator, devices=devices,
         on_model=lambda name: err_console.print(f"[dim]fitting and evaluating {name}…[/dim]"),
     )
-    console.print(dict_table(_short_report(run.split_report), title=f"{protocol} split (seed {seed})"))
+    console.print(
+        dict_table(_short_report(run.split_report), title=f"{protocol} split (seed {seed})")
+    )
     console.print(frame_table(run.summary.T, title=f"{data} — {protocol}", index_name="metric"))
     if out is not None:
         console.print(f"per-query results -> {out}")
@@ -96,13 +141,21 @@ def demo(
     preset: Annotated[str, typer.Option(help="Synthetic preset.")] = "small",
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
 ) -> None:
-    """The main job on the embedded synthetic corpus: generate, split, evaluate, print a table."""
+    """Run the main job on the embedded synthetic corpus: generate, split, evaluate, tabulate."""
     from apc.workflows import demo as run_demo
 
-    console.print(f"[bold]apc demo[/bold]: synthetic corpus '{preset}' (seed {seed}), Continuation protocol")
-    run = run_demo(preset=preset, seed=seed, on_model=lambda name: err_console.print(f"[dim]fitting and evaluating {name}…[/dim]"))
+    console.print(
+        f"[bold]apc demo[/bold]: synthetic corpus '{preset}' (seed {seed}), Continuation protocol"
+    )
+    run = run_demo(
+        preset=preset,
+        seed=seed,
+        on_model=lambda name: err_console.print(f"[dim]fitting and evaluating {name}…[/dim]"),
+    )
     console.print(dict_table(_short_report(run.split_report), title="split"))
-    console.print(frame_table(run.summary.T, title=f"synth:{preset} — continuation", index_name="metric"))
+    console.print(
+        frame_table(run.summary.T, title=f"synth:{preset} — continuation", index_name="metric")
+    )
 
 
 def _short_report(report: dict) -> dict:
@@ -111,7 +164,13 @@ def _short_report(report: dict) -> dict:
 
 
 def register(app: typer.Typer) -> None:
-    """Attach the top-level commands to the root app."""
+    """Attach the top-level commands to the root app.
+
+    Parameters
+    ----------
+    app : typer.Typer
+        The root ``apc`` app.
+    """
     app.command("models")(models)
     app.command("fit")(fit)
     app.command("recommend")(recommend)

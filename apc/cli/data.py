@@ -17,7 +17,9 @@ def synth(
     out: Annotated[Path, typer.Argument(help="Output corpus directory.")],
     preset: Annotated[str, typer.Option(help="tiny | small | medium | mpd-scale")] = "small",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    audio: Annotated[bool, typer.Option(help="Also write a WAV clip per track (content models).")] = False,
+    audio: Annotated[
+        bool, typer.Option(help="Also write a WAV clip per track (content models).")
+    ] = False,
     audio_seconds: Annotated[float, typer.Option(help="Clip length in seconds.")] = 6.0,
 ) -> None:
     """Generate the embedded synthetic corpus and save it to OUT."""
@@ -31,8 +33,13 @@ def synth(
 def convert(
     input: Annotated[Path, typer.Argument(help="Native dataset file or directory.")],
     out: Annotated[Path, typer.Argument(help="Output corpus directory.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="mpd | aotm2011 | 8tracks | csv | aotm-bigrams")],
-    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Adapter option key=value (repeatable).")] = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="mpd | aotm2011 | 8tracks | csv | aotm-bigrams")
+    ],
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="Adapter option key=value (repeatable)."),
+    ] = None,
 ) -> None:
     """Convert a native dataset (MPD, AotM-2011, 8tracks, CSV...) into an apc corpus."""
     from apc.datasets import convert as convert_dataset

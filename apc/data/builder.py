@@ -53,7 +53,21 @@ class PlaylistsBuilder:
         return len(self._lengths)
 
     def artist_index(self, artist_id: Any, name: Any = None) -> int:
-        """Index of an artist, adding it if new (``artist_id`` or, if None, ``name``)."""
+        """Return the index of an artist, adding it if new.
+
+        Parameters
+        ----------
+        artist_id : Any
+            External artist id; the key of the artist unless None.
+        name : Any, optional
+            Artist name; the key when ``artist_id`` is None, and the stored name
+            (defaulting to the key) when the artist is new.
+
+        Returns
+        -------
+        int
+            Contiguous artist index, or -1 when both ``artist_id`` and ``name`` are None.
+        """
         key = artist_id if artist_id is not None else name
         if key is None:
             return -1
@@ -66,7 +80,23 @@ class PlaylistsBuilder:
         return j
 
     def track_index(self, track_id: Any, *, artist: int = -1, **attrs: Any) -> int:
-        """Index of a track, adding it (with its attributes) if new."""
+        """Return the index of a track, adding it (with its attributes) if new.
+
+        Parameters
+        ----------
+        track_id : Any
+            External track id.
+        artist : int, default -1
+            Artist index of the track (see :meth:`artist_index`); -1 for unknown.
+        **attrs : Any
+            Track attributes (``title=...``, ``album=...``) recorded the first time the
+            track is seen; ignored for a known track.
+
+        Returns
+        -------
+        int
+            Contiguous track index.
+        """
         i = self._track_index.get(track_id)
         if i is None:
             i = len(self._track_ids)
@@ -119,15 +149,43 @@ class PlaylistsBuilder:
         self._meta.append(meta)
 
     def build(self, info: dict[str, Any] | None = None) -> Playlists:
-        """Freeze the accumulated playlists into a :class:`Playlists`."""
-        lengths = np.frombuffer(self._lengths, dtype=np.int64) if len(self._lengths) else np.empty(0, np.int64)
+        """Freeze the accumulated playlists into a :class:`Playlists`.
+
+        Parameters
+        ----------
+        info : dict, optional
+            Corpus-level information stored as :attr:`Playlists.info`; the builder's
+            :attr:`counts` (if any) are merged into its ``"report"`` entry.
+
+        Returns
+        -------
+        Playlists
+            The corpus, with playlists in the order they were added.
+        """
+        lengths = (
+            np.frombuffer(self._lengths, dtype=np.int64)
+            if len(self._lengths)
+            else np.empty(0, np.int64)
+        )
         indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
-        items = np.frombuffer(self._items, dtype=np.int32).copy() if len(self._items) else np.empty(0, np.int32)
+        items = (
+            np.frombuffer(self._items, dtype=np.int32).copy()
+            if len(self._items)
+            else np.empty(0, np.int32)
+        )
         tracks = pd.DataFrame({"track_id": pd.Series(self._track_ids, dtype=object)})
-        tracks["artist"] = np.frombuffer(self._track_artist, dtype=np.int32).copy() if len(self._track_artist) else np.empty(0, np.int32)
+        tracks["artist"] = (
+            np.frombuffer(self._track_artist, dtype=np.int32).copy()
+            if len(self._track_artist)
+            else np.empty(0, np.int32)
+        )
         for name, col in self._track_cols.items():
-            tracks[name] = pd.Series(col, dtype=object) if name in ("title", "album", "tags") else pd.Series(col)
+            tracks[name] = (
+                pd.Series(col, dtype=object)
+                if name in ("title", "album", "tags")
+                else pd.Series(col)
+            )
         artists = pd.DataFrame(
             {
                 "artist_id": pd.Series(self._artist_ids, dtype=object),

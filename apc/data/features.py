@@ -1,4 +1,7 @@
-"""Per-track feature matrices aligned with a corpus' track catalogue (``Recommender.fit(features=...)``)."""
+"""Per-track feature matrices aligned with a corpus' track catalogue.
+
+They are what ``Recommender.fit(features=...)`` receives.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +32,11 @@ class ItemFeatures:
         m = np.ascontiguousarray(self.matrix, dtype=np.float32)
         if m.ndim != 2:
             raise ValueError("feature matrix must be 2-D (n_tracks, d)")
-        avail = np.ones(len(m), dtype=bool) if self.available is None else np.asarray(self.available, bool)
+        avail = (
+            np.ones(len(m), dtype=bool)
+            if self.available is None
+            else np.asarray(self.available, bool)
+        )
         blocks = self.blocks or {"features": slice(0, m.shape[1])}
         object.__setattr__(self, "matrix", m)
         object.__setattr__(self, "available", avail)

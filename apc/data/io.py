@@ -35,7 +35,20 @@ FILES = ("playlists.parquet", "meta.parquet", "tracks.parquet", "artists.parquet
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 digest of a file."""
+    """Compute the hex sha256 digest of a file.
+
+    Parameters
+    ----------
+    path : Path
+        File to hash.
+    chunk : int, default 2**20
+        Read size in bytes.
+
+    Returns
+    -------
+    str
+        Lower-case hexadecimal digest.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
@@ -57,7 +70,22 @@ def _to_arrow_table(df: pd.DataFrame) -> pa.Table:
 
 
 def atomic_dir(path: Path):
-    """Context manager yielding a temp dir that replaces ``path`` on success."""
+    """Return a context manager yielding a temp dir that replaces ``path`` on success.
+
+    The temporary directory is a hidden sibling of ``path``. On a clean exit it is
+    renamed to ``path`` (replacing any existing directory); on an exception it is
+    removed and ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path : Path
+        Final directory.
+
+    Returns
+    -------
+    context manager
+        Its ``__enter__`` returns the temporary directory to write into.
+    """
 
     class _Atomic:
         def __enter__(self) -> Path:
@@ -81,7 +109,20 @@ def atomic_dir(path: Path):
 
 
 def save_playlists(pl, path: str | Path) -> Path:
-    """Write ``pl`` to directory ``path`` (atomically); returns the path."""
+    """Write a corpus to a directory, atomically.
+
+    Parameters
+    ----------
+    pl : Playlists
+        Corpus to write.
+    path : str or Path
+        Target directory; replaced if it exists.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     path = Path(path)
     with atomic_dir(path) as tmp:
         lists = pa.LargeListArray.from_arrays(pa.array(pl.indptr), pa.array(pl.items))
@@ -109,7 +150,24 @@ def save_playlists(pl, path: str | Path) -> Path:
 
 
 def read_manifest(path: str | Path) -> dict:
-    """Read and sanity-check ``manifest.json`` of a corpus directory."""
+    """Read and sanity-check ``manifest.json`` of a corpus directory.
+
+    Parameters
+    ----------
+    path : str or Path
+        Corpus directory.
+
+    Returns
+    -------
+    dict
+        The parsed manifest.
+
+    Raises
+    ------
+    ApcInputError
+        If the directory or manifest is missing, the JSON is malformed, the format is
+        not ``apc-playlists`` or its version is newer than this apc supports.
+    """
     path = Path(path)
     mpath = path / "manifest.json"
     if not path.is_dir():
@@ -133,7 +191,27 @@ def read_manifest(path: str | Path) -> dict:
 
 
 def load_playlists(path: str | Path, *, verify: bool = True):
-    """Read a corpus directory written by :func:`save_playlists`."""
+    """Read a corpus directory written by :func:`save_playlists`.
+
+    Parameters
+    ----------
+    path : str or Path
+        Corpus directory.
+    verify : bool, default True
+        Check the sha256 of every file against the manifest (sizes and counts are
+        always checked).
+
+    Returns
+    -------
+    Playlists
+        The corpus.
+
+    Raises
+    ------
+    ApcInputError
+        If a file is missing, truncated, corrupted or unreadable, or the counts in the
+        manifest do not match the files.
+    """
     from apc.data.playlists import Playlists
 
     path = Path(path)

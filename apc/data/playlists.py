@@ -156,13 +156,18 @@ class Playlists:
 
     # ------------------------------------------------------------------ views
     def to_csr(self, *, binary: bool = True) -> sp.csr_array:
-        """Playlist x track sparse matrix (float32).
+        """Return the playlist x track sparse matrix (float32).
 
         Parameters
         ----------
         binary : bool
             If True, entries are 1 where a track occurs (repeats collapse); otherwise
             they count occurrences.
+
+        Returns
+        -------
+        scipy.sparse.csr_array
+            Shape (P, n_tracks).
         """
         data = np.ones(self.n_entries, dtype=np.float32)
         m = sp.csr_array(
@@ -174,21 +179,36 @@ class Playlists:
         return m
 
     def item_popularity(self, *, distinct: bool = True) -> np.ndarray:
-        """int64 (n_tracks,): number of playlists containing each track.
+        """Count the playlists containing each track.
 
-        With ``distinct=False`` every occurrence counts (repeats inside a playlist too).
+        Parameters
+        ----------
+        distinct : bool, default True
+            If False, every occurrence counts (repeats inside a playlist too).
+
+        Returns
+        -------
+        np.ndarray
+            int64, shape (n_tracks,).
         """
         if distinct:
             return np.bincount(self.to_csr().indices, minlength=self.n_tracks).astype(np.int64)
         return np.bincount(self.items, minlength=self.n_tracks).astype(np.int64)
 
     def subset(self, rows) -> Playlists:
-        """A new corpus with the playlists ``rows`` (same catalogue, same order as given).
+        """Return a new corpus with the playlists ``rows``.
+
+        The track and artist catalogue is unchanged; playlists come in the order given.
 
         Parameters
         ----------
         rows : array-like of int or bool mask
             Playlists to keep.
+
+        Returns
+        -------
+        Playlists
+            The selected playlists, with their metadata and a copy of ``info``.
         """
         rows = np.asarray(rows)
         if rows.dtype == bool:
@@ -205,7 +225,22 @@ class Playlists:
         )
 
     def with_items(self, indptr: np.ndarray, items: np.ndarray, meta: pd.DataFrame) -> Playlists:
-        """A new corpus over the same catalogue with other playlists."""
+        """Return a new corpus over the same catalogue with other playlists.
+
+        Parameters
+        ----------
+        indptr : np.ndarray
+            int64, shape (P' + 1,): CSR offsets of the new playlists.
+        items : np.ndarray
+            int32: track indices of the new playlists, in order.
+        meta : pd.DataFrame
+            One row per new playlist.
+
+        Returns
+        -------
+        Playlists
+            Same ``tracks`` and ``artists``, a copy of ``info``.
+        """
         return Playlists(indptr, items, self.tracks, self.artists, meta, dict(self.info))
 
     def compact(self) -> tuple[Playlists, np.ndarray]:
@@ -236,7 +271,17 @@ class Playlists:
         return out, kept
 
     def stats(self) -> dict[str, float]:
-        """Summary statistics: counts, playlist lengths, popularity skew, artist coherence."""
+        """Compute summary statistics of the corpus.
+
+        Returns
+        -------
+        dict
+            Counts (playlists, tracks, artists, entries, empty playlists, unused
+            tracks), playlist length mean / median / max, popularity skew
+            (``popularity_gini``, ``top1pct_share``), ``density`` of the playlist x
+            track matrix and ``same_artist_transitions`` (share of consecutive pairs
+            by the same artist; NaN without artists).
+        """
         lengths = self.lengths
         pop = self.item_popularity()
         total = pop.sum()
@@ -275,14 +320,41 @@ class Playlists:
 
     # ------------------------------------------------------------------ I/O
     def save(self, path: str | Path) -> Path:
-        """Write the corpus as parquet files plus ``manifest.json`` (atomically)."""
+        """Write the corpus as parquet files plus ``manifest.json`` (atomically).
+
+        Parameters
+        ----------
+        path : str or Path
+            Target directory; replaced if it exists.
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
         from apc.data.io import save_playlists
 
         return save_playlists(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Playlists:
-        """Read a corpus written by :meth:`save`; checksums are verified."""
+        """Read a corpus written by :meth:`save`; checksums are verified.
+
+        Parameters
+        ----------
+        path : str or Path
+            Corpus directory.
+
+        Returns
+        -------
+        Playlists
+            The corpus.
+
+        Raises
+        ------
+        ApcInputError
+            If the directory is not a valid, intact corpus.
+        """
         from apc.data.io import load_playlists
 
         return load_playlists(path)
@@ -309,6 +381,11 @@ class Playlists:
             Playlist titles.
         playlist_ids : sequence, optional
             External playlist ids (default 0..P-1).
+
+        Returns
+        -------
+        Playlists
+            Tracks are indexed in order of first appearance.
         """
         from apc.data.builder import PlaylistsBuilder
 

@@ -1,4 +1,7 @@
-"""Queries (seeds + held-out targets) and Recommendations, both CSR-shaped over the train catalogue."""
+"""Queries (seeds + held-out targets) and Recommendations over the train catalogue.
+
+Both are CSR-shaped: ragged rows of track indices stored as ``indptr`` + values.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +54,8 @@ class Queries:
         Query group, e.g. the MPD challenge category or the seed length.
     seed_positions : np.ndarray, optional
         int64 (Q,): index in the source playlist of the first target (NextTrack).
+    extra : dict, optional
+        Free-form information carried along (copied by :meth:`subset`).
 
     Examples
     --------
@@ -101,7 +106,25 @@ class Queries:
 
     @classmethod
     def from_lists(cls, seeds, targets, *, n_tracks: int, **kwargs) -> Queries:
-        """Build queries from Python lists of seed and target index lists."""
+        """Build queries from Python lists of seed and target index lists.
+
+        Parameters
+        ----------
+        seeds : sequence of sequences of int
+            Ordered seed track indices, one list per query.
+        targets : sequence of sequences of int
+            Ordered target track indices, one list per query (same length as
+            ``seeds``).
+        n_tracks : int
+            Size of the catalogue the indices refer to.
+        **kwargs
+            Other fields of :class:`Queries` (``playlist_ids``, ``titles``,
+            ``category``, ``seed_positions``, ``extra``).
+
+        Returns
+        -------
+        Queries
+        """
         seeds = [np.asarray(s, dtype=np.int32) for s in seeds]
         targets = [np.asarray(t, dtype=np.int32) for t in targets]
         cat = lambda xs: np.concatenate(xs) if xs else np.empty(0, np.int32)  # noqa: E731
@@ -118,11 +141,33 @@ class Queries:
         return len(self.seeds_indptr) - 1
 
     def seed(self, q: int) -> np.ndarray:
-        """Ordered seed tracks of query ``q``."""
+        """Return the ordered seed tracks of one query.
+
+        Parameters
+        ----------
+        q : int
+            Query index.
+
+        Returns
+        -------
+        np.ndarray
+            int32 track indices (a view, no copy).
+        """
         return self.seeds[self.seeds_indptr[q] : self.seeds_indptr[q + 1]]
 
     def target(self, q: int) -> np.ndarray:
-        """Ordered target tracks of query ``q``."""
+        """Return the ordered target tracks of one query.
+
+        Parameters
+        ----------
+        q : int
+            Query index.
+
+        Returns
+        -------
+        np.ndarray
+            int32 track indices (a view, no copy).
+        """
         return self.targets[self.targets_indptr[q] : self.targets_indptr[q + 1]]
 
     @property
@@ -136,15 +181,45 @@ class Queries:
         return np.diff(self.targets_indptr)
 
     def seeds_csr(self, *, binary: bool = True) -> sp.csr_array:
-        """Query x track matrix of seeds (float32; 1 where a track is in the seed)."""
+        """Return the query x track matrix of seeds (float32).
+
+        Parameters
+        ----------
+        binary : bool, default True
+            If True, entries are 1 where a track is in the seed; otherwise they count
+            occurrences.
+
+        Returns
+        -------
+        scipy.sparse.csr_array
+            Shape (Q, n_tracks).
+        """
         return _csr(self.seeds_indptr, self.seeds, self.n_tracks, binary)
 
     def targets_csr(self, *, binary: bool = True) -> sp.csr_array:
-        """Query x track matrix of targets (float32)."""
+        """Return the query x track matrix of targets (float32).
+
+        Parameters
+        ----------
+        binary : bool, default True
+            If True, entries are 1 where a track is a target; otherwise they count
+            occurrences.
+
+        Returns
+        -------
+        scipy.sparse.csr_array
+            Shape (Q, n_tracks).
+        """
         return _csr(self.targets_indptr, self.targets, self.n_tracks, binary)
 
     def last_seed(self) -> np.ndarray:
-        """int32 (Q,): last seed track of each query, -1 where the seed is empty."""
+        """Return the last seed track of each query.
+
+        Returns
+        -------
+        np.ndarray
+            int32 (Q,): track index, -1 where the seed is empty.
+        """
         lengths = self.seed_lengths
         out = np.full(len(self), -1, dtype=np.int32)
         has = lengths > 0
@@ -152,7 +227,18 @@ class Queries:
         return out
 
     def subset(self, rows) -> Queries:
-        """Queries ``rows`` (int indices or boolean mask), in the order given."""
+        """Select queries, in the order given.
+
+        Parameters
+        ----------
+        rows : array-like of int or bool mask
+            Queries to keep.
+
+        Returns
+        -------
+        Queries
+            The selected queries with their metadata and a copy of ``extra``.
+        """
         rows = np.asarray(rows)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)

@@ -76,5 +76,16 @@ class Vocabulary:
         return idx
 
     def lookup(self, indices) -> np.ndarray:
-        """Map int indices back to external ids."""
+        """Map int indices back to external ids.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Indices into the vocabulary.
+
+        Returns
+        -------
+        np.ndarray
+            External ids, same shape as ``indices``.
+        """
         return self.ids[np.asarray(indices)]

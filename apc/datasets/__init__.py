@@ -40,6 +40,17 @@ def read(path: str | Path, format: str, **options: Any) -> Playlists:
         One of :data:`FORMATS`.
     **options
         Adapter options (see each adapter's docs).
+
+    Returns
+    -------
+    Playlists
+        The corpus.
+
+    Raises
+    ------
+    ApcInputError
+        If the format is unknown, ``path`` does not exist, an option is not accepted
+        by the adapter, or the adapter rejects the input.
     """
     spec = FORMATS.get(str(format).lower())
     if spec is None:
@@ -60,7 +71,27 @@ def read(path: str | Path, format: str, **options: Any) -> Playlists:
 
 
 def parse_synth_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """``synth:small?seed=3&n_playlists=500`` -> ``("small", {"seed": 3, "n_playlists": 500})``."""
+    """Split a ``synth:`` spec into a preset name and options.
+
+    Parameters
+    ----------
+    spec : str
+        ``synth:<preset>[?key=value&...]``; options may also be separated by commas.
+        Values are parsed as numbers, booleans ... where possible.
+
+    Returns
+    -------
+    preset : str
+        The preset (``"small"`` when empty).
+    options : dict
+        The options, e.g. ``synth:small?seed=3&n_playlists=500`` gives
+        ``("small", {"seed": 3, "n_playlists": 500})``.
+
+    Raises
+    ------
+    ApcInputError
+        If an option is not of the form ``key=value``.
+    """
     from apc.models.registry import parse_value
 
     body = spec.split(":", 1)[1]
@@ -75,7 +106,23 @@ def parse_synth_spec(spec: str) -> tuple[str, dict[str, Any]]:
 
 
 def guess_format(path: Path) -> str:
-    """Guess the adapter of a native path from its name and layout."""
+    """Guess the adapter of a native path from its name and layout.
+
+    Parameters
+    ----------
+    path : Path
+        A native file, or a directory of ``mpd.slice.*.json`` files.
+
+    Returns
+    -------
+    str
+        A key of :data:`FORMATS`.
+
+    Raises
+    ------
+    ApcInputError
+        If the format cannot be told from the name.
+    """
     name = path.name.lower()
     if path.is_dir():
         if any(path.glob("mpd.slice.*.json")):
@@ -97,7 +144,28 @@ def guess_format(path: Path) -> str:
 
 
 def load_corpus(spec: str | Path | Playlists, **options: Any) -> Playlists:
-    """Load a corpus: a saved directory, a ``synth:<preset>[?seed=N&...]`` spec or a native path.
+    """Load a corpus from a saved directory, a ``synth:`` spec or a native path.
+
+    Parameters
+    ----------
+    spec : str, Path or Playlists
+        A saved corpus directory (with ``manifest.json``), a
+        ``synth:<preset>[?seed=N&...]`` spec (see :func:`parse_synth_spec`), a native
+        dataset path (format guessed with :func:`guess_format`), or a
+        :class:`Playlists`, returned as is.
+    **options
+        Generator overrides for a ``synth:`` spec, or adapter options for a native
+        path; ignored for a saved corpus.
+
+    Returns
+    -------
+    Playlists
+        The corpus.
+
+    Raises
+    ------
+    ApcInputError
+        If ``spec`` names nothing that exists or cannot be read.
 
     Examples
     --------
@@ -122,7 +190,24 @@ def load_corpus(spec: str | Path | Playlists, **options: Any) -> Playlists:
 
 
 def convert(input: str | Path, out: str | Path, format: str, **options: Any) -> Playlists:
-    """Read ``input`` with the adapter ``format`` and save it to ``out`` (atomically)."""
+    """Read a native dataset and save it as a corpus directory (atomically).
+
+    Parameters
+    ----------
+    input : str or Path
+        The native file or directory.
+    out : str or Path
+        Corpus directory to write; replaced if it exists.
+    format : str
+        One of :data:`FORMATS`.
+    **options
+        Adapter options, as for :func:`read`.
+
+    Returns
+    -------
+    Playlists
+        The corpus that was written.
+    """
     pl = read(input, format, **options)
     pl.save(out)
     return pl

@@ -20,7 +20,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def require_path(path: str | Path, *, kind: str = "file") -> Path:
-    """``Path(path)``, or an :class:`~apc.errors.ApcInputError` when it does not exist.
+    """Return ``Path(path)``, checking that it exists and is of the right kind.
 
     Parameters
     ----------
@@ -28,6 +28,15 @@ def require_path(path: str | Path, *, kind: str = "file") -> Path:
         The input to check.
     kind : {"file", "dir", "any"}
         What the input must be.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ApcInputError
+        If ``path`` does not exist or is not of the right kind.
     """
     path = Path(path)
     if not path.exists():
@@ -41,7 +50,17 @@ def require_path(path: str | Path, *, kind: str = "file") -> Path:
 
 
 def is_gzip(path: str | Path) -> bool:
-    """Whether ``path`` starts with the gzip magic bytes."""
+    """Tell whether a file starts with the gzip magic bytes.
+
+    Parameters
+    ----------
+    path : path
+        The file to check.
+
+    Returns
+    -------
+    bool
+    """
     with open(path, "rb") as f:
         return f.read(2) == _GZIP_MAGIC
 
@@ -109,8 +128,23 @@ class TextSource:
             self._raw.close()
 
 
-def decode_error(path: Path, e: UnicodeDecodeError | gzip.BadGzipFile | EOFError) -> ApcInputError:
-    """Return the :class:`~apc.errors.ApcInputError` for an undecodable or truncated file."""
+def decode_error(
+    path: Path, e: UnicodeDecodeError | gzip.BadGzipFile | EOFError
+) -> ApcInputError:
+    """Return the :class:`~apc.errors.ApcInputError` for an undecodable or truncated file.
+
+    Parameters
+    ----------
+    path : Path
+        The file being read.
+    e : UnicodeDecodeError, gzip.BadGzipFile or EOFError
+        The error raised while decoding it.
+
+    Returns
+    -------
+    ApcInputError
+        The error to raise (the caller raises it).
+    """
     if isinstance(e, UnicodeDecodeError):
         return ApcInputError(f"not UTF-8 text ({e.reason} at byte {e.start})", file=str(path))
     return ApcInputError(f"corrupt or truncated gzip data ({e})", file=str(path))

@@ -58,6 +58,13 @@ def iter_json_list(source: str | Path | TextSource, chunk: int = 1 << 20,
         Characters read at a time; the buffer holds about one chunk plus the element
         being decoded.
 
+    Yields
+    ------
+    index : int
+        Position of the element in the list (0-based).
+    element : Any
+        The decoded JSON value.
+
     Raises
     ------
     ApcInputError
@@ -127,7 +134,18 @@ def iter_json_list(source: str | Path | TextSource, chunk: int = 1 << 20,
 
 
 def normalise(artist: Any, title: Any) -> str:
-    r"""Key of an unmatched track: ``aotm:<artist>|<title>``, lower-cased, spaces collapsed.
+    r"""Return the key of an unmatched track, ``aotm:<artist>|<title>``.
+
+    Parameters
+    ----------
+    artist, title : Any
+        Artist and title as found in the record; None counts as empty.
+
+    Returns
+    -------
+    str
+        The key, lower-cased, with whitespace stripped and runs of it collapsed to
+        one space.
 
     Examples
     --------
@@ -140,7 +158,17 @@ def normalise(artist: Any, title: Any) -> str:
 
 
 def parse_timestamp(value: Any) -> int | None:
-    """Seconds since the epoch of an AotM timestamp (naive times are UTC); None if unparseable.
+    """Convert an AotM timestamp to seconds since the epoch.
+
+    Parameters
+    ----------
+    value : Any
+        An ISO 8601 string (naive times are taken as UTC); an int is returned as is.
+
+    Returns
+    -------
+    int or None
+        Seconds since the epoch, or None when ``value`` cannot be parsed.
 
     Examples
     --------

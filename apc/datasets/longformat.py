@@ -190,13 +190,18 @@ def _order_values(values: np.ndarray, col: str, path: Path, lines: np.ndarray,
 
 
 def read_tags(path: str | Path) -> dict[str, list[str]]:
-    """Track id -> genre labels from a tagtraum ``.cls`` file (optionally gzipped).
+    """Read track genre labels from a tagtraum ``.cls`` file (optionally gzipped).
 
     Parameters
     ----------
     path : path
         Tab-separated ``track_id <TAB> majority genre [<TAB> minority genre]``;
         blank lines and lines starting with ``#`` are skipped.
+
+    Returns
+    -------
+    dict[str, list[str]]
+        Track id -> its genre labels, majority first.
 
     Raises
     ------

@@ -66,6 +66,21 @@ def slice_files(path: str | Path) -> list[Path]:
 
     A folder without ``mpd.slice.<start>-<end>.json`` files falls back to its
     ``*.json`` files in name order.
+
+    Parameters
+    ----------
+    path : str or Path
+        A slice file, or a folder of them.
+
+    Returns
+    -------
+    list of Path
+        ``[path]`` for a file, otherwise the slice files of the folder.
+
+    Raises
+    ------
+    ApcInputError
+        If ``path`` does not exist, or is a folder without any ``*.json`` file.
     """
     path = require_path(path, kind="any")
     if path.is_file():

@@ -125,10 +125,20 @@ def max_genres() -> int:
 
 
 def genre_vocabulary(n_genres: int) -> dict[str, tuple[str, ...]]:
-    """Name -> title words of the first ``n_genres`` genres.
+    """Return the title words of the first ``n_genres`` genres.
 
     The first ``len(GENRE_WORDS)`` are the base genres; later ones combine a style word
     with a base genre (``"indie rock"``) and add the style word to its vocabulary.
+
+    Parameters
+    ----------
+    n_genres : int
+        Number of genres, at most :func:`max_genres`.
+
+    Returns
+    -------
+    dict[str, tuple[str, ...]]
+        Genre name -> its title words, in genre order.
 
     Examples
     --------
@@ -298,6 +308,11 @@ def config(preset: str | SynthConfig = "small", **overrides: Any) -> SynthConfig
     **overrides
         Fields of :class:`SynthConfig`. ``size`` is an alias: a preset name replaces
         ``preset``; a number scales the preset's playlist, track and artist counts.
+
+    Returns
+    -------
+    SynthConfig
+        The validated configuration.
 
     Raises
     ------

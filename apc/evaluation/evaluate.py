@@ -53,13 +53,37 @@ RESULT_COLUMNS = ["model", "dataset", "protocol", "seed", "query", "playlist_id"
 
 
 def default_metrics(protocol: str) -> list[str]:
-    """Metric names evaluated when none are given."""
+    """Return the metric names evaluated when none are given.
+
+    Parameters
+    ----------
+    protocol : str
+        Protocol name; ``"next-track"`` gets :data:`NEXT_TRACK_METRICS`, any other
+        :data:`CONTINUATION_METRICS`.
+
+    Returns
+    -------
+    list of str
+        A fresh list.
+    """
     return list(NEXT_TRACK_METRICS if protocol == "next-track" else CONTINUATION_METRICS)
 
 
 @dataclass
 class EvaluationResult:
-    """Per-query rows plus timings of one model on one split."""
+    """Per-query rows plus timings of one model on one split.
+
+    Parameters
+    ----------
+    per_query : pd.DataFrame
+        Long-form rows, columns :data:`RESULT_COLUMNS`.
+    fit_seconds, recommend_seconds : float
+        Wall-clock time of ``fit`` and ``recommend``.
+    split_report : dict
+        :meth:`SplitReport.as_dict` of the split.
+    policies : dict, optional
+        Evaluation policies (default :data:`POLICIES`).
+    """
 
     per_query: pd.DataFrame
     fit_seconds: float
@@ -68,7 +92,13 @@ class EvaluationResult:
     policies: dict[str, str] = field(default_factory=lambda: dict(POLICIES))
 
     def summary(self) -> pd.Series:
-        """Mean of each metric label (NaN-aware)."""
+        """Average each metric label over the queries, ignoring NaN.
+
+        Returns
+        -------
+        pd.Series
+            Label (``recall@10``, ``rprec``) -> mean, in order of first appearance.
+        """
         df = self.per_query
         labels = np.where(df["k"].isna(), df["metric"], df["metric"] + "@" + df["k"].astype(str))
         return df.assign(label=labels).groupby("label", sort=False)["value"].mean()
@@ -76,7 +106,26 @@ class EvaluationResult:
 
 def per_query_frame(values: dict[str, Any], queries, *, model: str, dataset: str,
                     protocol: str, seed: int) -> pd.DataFrame:
-    """Long-form rows from :func:`compute_metrics` output (one row per query x label)."""
+    """Turn :func:`compute_metrics` output into long-form rows (one per query x label).
+
+    Parameters
+    ----------
+    values : dict
+        Label -> per-query array, or a scalar for a set-level metric (repeated on
+        every row).
+    queries : Queries
+        The evaluated queries (ids, categories, seed and target lengths).
+    model, dataset, protocol : str
+        Recorded in every row.
+    seed : int
+        Seed of the split, recorded in every row.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns :data:`RESULT_COLUMNS`; ``k`` is a nullable integer (missing for
+        metrics without a cut-off).
+    """
     q = len(queries)
     frames = []
     cat = queries.category if queries.category is not None else np.full(q, None, dtype=object)
@@ -127,6 +176,16 @@ def evaluate(model, split: Split, *, ks=(10, 100, 500), metrics: list[str] | Non
         Passed to ``fit``.
     fit : bool
         Set False for an already fitted model.
+
+    Returns
+    -------
+    EvaluationResult
+        Per-query rows, fit and recommend times, and the split report.
+
+    Raises
+    ------
+    ApcInputError
+        If ``ks`` is empty or a metric name is unknown.
     """
     protocol = split.report.protocol
     names = list(metrics) if metrics else default_metrics(protocol)
@@ -161,6 +220,24 @@ def write_results(per_query: pd.DataFrame, out: str | Path, *, split_report: dic
 
     The split report, the policies and the metric variants go into the parquet
     key-value metadata under ``apc`` (JSON), so a results file describes itself.
+
+    Parameters
+    ----------
+    per_query : pd.DataFrame
+        Rows as made by :func:`per_query_frame`.
+    out : str or Path
+        Parquet file to write; parent directories are created.
+    split_report : dict, optional
+        Stored as ``split_report``.
+    policies : dict, optional
+        Evaluation policies (default :data:`POLICIES`).
+    extra : dict, optional
+        More metadata entries, merged in last.
+
+    Returns
+    -------
+    Path
+        ``out``.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -178,7 +255,9 @@ def write_results(per_query: pd.DataFrame, out: str | Path, *, split_report: dic
         **(extra or {}),
     }
     existing = table.schema.metadata or {}
-    table = table.replace_schema_metadata({**existing, b"apc": json.dumps(meta, default=str).encode()})
+    table = table.replace_schema_metadata(
+        {**existing, b"apc": json.dumps(meta, default=str).encode()}
+    )
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     os.close(fd)
     try:
@@ -191,7 +270,18 @@ def write_results(per_query: pd.DataFrame, out: str | Path, *, split_report: dic
 
 
 def read_results_metadata(path: str | Path) -> dict[str, Any]:
-    """The ``apc`` metadata written by :func:`write_results`."""
+    """Read the ``apc`` metadata written by :func:`write_results`.
+
+    Parameters
+    ----------
+    path : str or Path
+        A parquet results file.
+
+    Returns
+    -------
+    dict
+        The metadata; empty when the file has none.
+    """
     import pyarrow.parquet as pq
 
     meta = pq.read_schema(path).metadata or {}

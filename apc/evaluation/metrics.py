@@ -73,19 +73,56 @@ def _metric(name: str, *, has_cutoff: bool = True, needs: tuple[str, ...] = ("ta
 
 
 def takes_k(metric: str) -> bool:
-    """Whether ``metric`` is computed at a cut-off (labels ``name@k``)."""
+    """Tell whether a metric is computed at a cut-off (labels ``name@k``).
+
+    Parameters
+    ----------
+    metric : str
+        Metric name.
+
+    Returns
+    -------
+    bool
+        True also for a name not in :data:`METRICS`.
+    """
     fn = METRICS.get(metric)
     return True if fn is None else bool(fn.has_cutoff)
 
 
 def higher_is_better(metric: str) -> bool:
-    """False for metrics where lower values are better (``clicks_mpd``)."""
+    """Tell whether higher values of a metric are better.
+
+    Parameters
+    ----------
+    metric : str
+        Metric name.
+
+    Returns
+    -------
+    bool
+        False for metrics where lower values are better (``clicks_mpd``); True also for
+        a name not in :data:`METRICS`.
+    """
     fn = METRICS.get(metric)
     return True if fn is None else bool(fn.higher_is_better)
 
 
 def label(metric: str, k: int | None) -> str:
-    """``recall@10`` for metrics with a cut-off, the bare name otherwise."""
+    """Return the label of a metric at a cut-off.
+
+    Parameters
+    ----------
+    metric : str
+        Metric name.
+    k : int or None
+        Cut-off.
+
+    Returns
+    -------
+    str
+        ``recall@10`` for metrics with a cut-off (when ``k`` is not None), the bare
+        name otherwise.
+    """
     return f"{metric}@{k}" if k is not None and takes_k(metric) else metric
 
 
@@ -101,13 +138,14 @@ def _items(recs) -> np.ndarray:
 def _targets(targets) -> sp.csr_array:
     if hasattr(targets, "targets_csr"):
         return targets.targets_csr()
-    t = sp.csr_array(targets)
+    t = sp.csr_array(targets, copy=True)
     t.sum_duplicates()
+    t.eliminate_zeros()  # an explicit zero (e.g. from multiply()) is not a target
     return t
 
 
 def hit_matrix(recs, targets) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean ``(Q, w)`` hit matrix and the number of distinct targets per query.
+    """Compute the boolean ``(Q, w)`` hit matrix and the number of distinct targets per query.
 
     Parameters
     ----------
@@ -179,14 +217,50 @@ def _cut(hits: np.ndarray, k: int) -> np.ndarray:
 # ---------------------------------------------------------------------------- accuracy
 @_metric("hit")
 def hit_at_k(recs, targets, k: int, *, hits=None) -> np.ndarray:
-    """1 if any target is among the first ``k`` recommendations, else 0."""
+    """Score 1 if any target is among the first ``k`` recommendations, else 0.
+
+    Parameters
+    ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    targets : scipy.sparse matrix or Queries
+        ``(Q, n_tracks)``: non-zero where a track is a target.
+    k : int
+        Cut-off, >= 1.
+    hits : tuple of np.ndarray, optional
+        ``(hits, n_targets)`` as returned by :func:`hit_matrix`, to share one hit
+        matrix between metrics; computed from ``recs`` and ``targets`` when None.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN for a query without targets.
+    """
     h, g = _hits(recs, targets, hits)
     return _with_nan(_cut(h, k).any(axis=1).astype(np.float64), g)
 
 
 @_metric("recall")
 def recall_at_k(recs, targets, k: int, *, hits=None) -> np.ndarray:
-    """Share of the distinct targets found among the first ``k`` recommendations."""
+    """Compute the share of the distinct targets found among the first ``k`` recommendations.
+
+    Parameters
+    ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    targets : scipy.sparse matrix or Queries
+        ``(Q, n_tracks)``: non-zero where a track is a target.
+    k : int
+        Cut-off, >= 1.
+    hits : tuple of np.ndarray, optional
+        ``(hits, n_targets)`` as returned by :func:`hit_matrix`, to share one hit
+        matrix between metrics; computed from ``recs`` and ``targets`` when None.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN for a query without targets.
+    """
     h, g = _hits(recs, targets, hits)
     with np.errstate(invalid="ignore", divide="ignore"):
         return _with_nan(_cut(h, k).sum(axis=1) / np.maximum(g, 1), g)
@@ -194,7 +268,25 @@ def recall_at_k(recs, targets, k: int, *, hits=None) -> np.ndarray:
 
 @_metric("precision")
 def precision_at_k(recs, targets, k: int, *, hits=None) -> np.ndarray:
-    """Hits among the first ``k`` recommendations divided by ``k``."""
+    """Compute the hits among the first ``k`` recommendations divided by ``k``.
+
+    Parameters
+    ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    targets : scipy.sparse matrix or Queries
+        ``(Q, n_tracks)``: non-zero where a track is a target.
+    k : int
+        Cut-off, >= 1.
+    hits : tuple of np.ndarray, optional
+        ``(hits, n_targets)`` as returned by :func:`hit_matrix`, to share one hit
+        matrix between metrics; computed from ``recs`` and ``targets`` when None.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN for a query without targets.
+    """
     h, g = _hits(recs, targets, hits)
     return _with_nan(_cut(h, k).sum(axis=1) / float(k), g)
 
@@ -207,7 +299,25 @@ def _first_hit(h: np.ndarray) -> np.ndarray:
 
 @_metric("mrr")
 def mrr_at_k(recs, targets, k: int, *, hits=None) -> np.ndarray:
-    """Reciprocal rank of the first hit within the first ``k`` (0 without a hit)."""
+    """Compute the reciprocal rank of the first hit within the first ``k`` (0 without a hit).
+
+    Parameters
+    ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    targets : scipy.sparse matrix or Queries
+        ``(Q, n_tracks)``: non-zero where a track is a target.
+    k : int
+        Cut-off, >= 1.
+    hits : tuple of np.ndarray, optional
+        ``(hits, n_targets)`` as returned by :func:`hit_matrix`, to share one hit
+        matrix between metrics; computed from ``recs`` and ``targets`` when None.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN for a query without targets.
+    """
     h, g = _hits(recs, targets, hits)
     first = _first_hit(_cut(h, k))
     return _with_nan(np.where(first >= 0, 1.0 / (np.maximum(first, 0) + 1.0), 0.0), g)
@@ -219,7 +329,25 @@ def _discounts(w: int) -> np.ndarray:
 
 @_metric("ndcg")
 def ndcg_at_k(recs, targets, k: int, *, hits=None) -> np.ndarray:
-    """Textbook NDCG@k: gain 1/log2(rank+1), ideal DCG over min(|G|, k) hits."""
+    """Compute textbook NDCG@k: gain 1/log2(rank+1), ideal DCG over min(|G|, k) hits.
+
+    Parameters
+    ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    targets : scipy.sparse matrix or Queries
+        ``(Q, n_tracks)``: non-zero where a track is a target.
+    k : int
+        Cut-off, >= 1.
+    hits : tuple of np.ndarray, optional
+        ``(hits, n_targets)`` as returned by :func:`hit_matrix`, to share one hit
+        matrix between metrics; computed from ``recs`` and ``targets`` when None.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN for a query without targets.
+    """
     h, g = _hits(recs, targets, hits)
     hk = _cut(h, k)
     disc = _discounts(max(k, 1))
@@ -231,7 +359,25 @@ def ndcg_at_k(recs, targets, k: int, *, hits=None) -> np.ndarray:
 
 @_metric("map")
 def map_at_k(recs, targets, k: int, *, hits=None) -> np.ndarray:
-    """Average precision at k: mean of P@i over the hit ranks i, divided by min(|G|, k)."""
+    """Compute average precision at k: the sum of P@i over the hit ranks i over min(|G|, k).
+
+    Parameters
+    ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    targets : scipy.sparse matrix or Queries
+        ``(Q, n_tracks)``: non-zero where a track is a target.
+    k : int
+        Cut-off, >= 1.
+    hits : tuple of np.ndarray, optional
+        ``(hits, n_targets)`` as returned by :func:`hit_matrix`, to share one hit
+        matrix between metrics; computed from ``recs`` and ``targets`` when None.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN for a query without targets.
+    """
     h, g = _hits(recs, targets, hits)
     hk = _cut(h, k).astype(np.float64)
     ranks = np.arange(1, hk.shape[1] + 1, dtype=np.float64)
@@ -247,7 +393,23 @@ def _prefix(h: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 @_metric("rprec", has_cutoff=False)
 def r_precision(recs, targets, *, hits=None) -> np.ndarray:
-    """Textbook R-precision: hits among the first |G| recommendations over |G|."""
+    """Compute textbook R-precision: hits among the first |G| recommendations over |G|.
+
+    Parameters
+    ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    targets : scipy.sparse matrix or Queries
+        ``(Q, n_tracks)``: non-zero where a track is a target.
+    hits : tuple of np.ndarray, optional
+        ``(hits, n_targets)`` as returned by :func:`hit_matrix`, to share one hit
+        matrix between metrics; computed from ``recs`` and ``targets`` when None.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN for a query without targets.
+    """
     h, g = _hits(recs, targets, hits)
     with np.errstate(invalid="ignore", divide="ignore"):
         return _with_nan((h & _prefix(h, g)).sum(axis=1) / np.maximum(g, 1), g)
@@ -255,12 +417,24 @@ def r_precision(recs, targets, *, hits=None) -> np.ndarray:
 
 @_metric("rprec_mpd", has_cutoff=False, needs=("targets", "track_artists"))
 def rprec_mpd(recs, targets, track_artists: np.ndarray, *, hits=None) -> np.ndarray:
-    """RecSys Challenge 2018 R-precision with 0.25 credit per matched artist.
+    """Compute RecSys Challenge 2018 R-precision with 0.25 credit per matched artist.
 
     Parameters
     ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    targets : scipy.sparse matrix or Queries
+        ``(Q, n_tracks)``: non-zero where a track is a target.
     track_artists : np.ndarray
         int ``(n_tracks,)``: artist index of each track, ``-1`` if unknown (never matches).
+    hits : tuple of np.ndarray, optional
+        ``(hits, n_targets)`` as returned by :func:`hit_matrix`, to share one hit
+        matrix between metrics; computed from ``recs`` and ``targets`` when None.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN for a query without targets.
     """
     items = _items(recs)
     t = _targets(targets)
@@ -328,7 +502,23 @@ def _distinct_per_row(values: np.ndarray, valid: np.ndarray, n_values: int) -> n
 
 @_metric("ndcg_mpd", has_cutoff=False)
 def ndcg_mpd(recs, targets, *, hits=None) -> np.ndarray:
-    """RecSys Challenge 2018 NDCG over the whole list (IDCG over the matched tracks)."""
+    """Compute RecSys Challenge 2018 NDCG over the whole list (IDCG over the matched tracks).
+
+    Parameters
+    ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    targets : scipy.sparse matrix or Queries
+        ``(Q, n_tracks)``: non-zero where a track is a target.
+    hits : tuple of np.ndarray, optional
+        ``(hits, n_targets)`` as returned by :func:`hit_matrix`, to share one hit
+        matrix between metrics; computed from ``recs`` and ``targets`` when None.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN for a query without targets.
+    """
     h, g = _hits(recs, targets, hits)
     w = h.shape[1]
     ranks = np.arange(1, w + 1, dtype=np.float64)
@@ -341,7 +531,23 @@ def ndcg_mpd(recs, targets, *, hits=None) -> np.ndarray:
 
 @_metric("clicks_mpd", has_cutoff=False, higher_is_better=False)
 def clicks_mpd(recs, targets, *, hits=None) -> np.ndarray:
-    """Recommended-songs clicks: pages of 10 before the first hit; 51 without one."""
+    """Count recommended-songs clicks: pages of 10 before the first hit; 51 without one.
+
+    Parameters
+    ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    targets : scipy.sparse matrix or Queries
+        ``(Q, n_tracks)``: non-zero where a track is a target.
+    hits : tuple of np.ndarray, optional
+        ``(hits, n_targets)`` as returned by :func:`hit_matrix`, to share one hit
+        matrix between metrics; computed from ``recs`` and ``targets`` when None.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN for a query without targets.
+    """
     h, g = _hits(recs, targets, hits)
     first = _first_hit(h)
     return _with_nan(np.where(first >= 0, first // 10, 51).astype(np.float64), g)
@@ -350,7 +556,22 @@ def clicks_mpd(recs, targets, *, hits=None) -> np.ndarray:
 # ---------------------------------------------------------------------------- beyond accuracy
 @_metric("coverage", needs=("n_tracks",), set_level=True)
 def coverage_at_k(recs, k: int, n_tracks: int) -> float:
-    """Share of the catalogue recommended in at least one top-``k`` list (set level)."""
+    """Compute the share of the catalogue recommended in at least one top-``k`` list.
+
+    Parameters
+    ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    k : int
+        Cut-off.
+    n_tracks : int
+        Catalogue size.
+
+    Returns
+    -------
+    float
+        One value for the whole set of lists; NaN for an empty catalogue.
+    """
     top = _items(recs)[:, :k]
     if not n_tracks:
         return float("nan")
@@ -361,12 +582,21 @@ def coverage_at_k(recs, k: int, n_tracks: int) -> float:
 
 @_metric("popularity", needs=("popularity",))
 def popularity_at_k(recs, k: int, popularity: np.ndarray) -> np.ndarray:
-    """Mean popularity of the top-``k`` tracks per query (NaN for an empty list).
+    """Compute the mean popularity of the top-``k`` tracks per query.
 
     Parameters
     ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    k : int
+        Cut-off.
     popularity : np.ndarray
         float ``(n_tracks,)``: e.g. the share of training playlists holding each track.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN for an empty list.
     """
     top = _items(recs)[:, :k]
     ok = top >= 0
@@ -379,7 +609,22 @@ def popularity_at_k(recs, k: int, popularity: np.ndarray) -> np.ndarray:
 
 @_metric("artist_diversity", needs=("track_artists",))
 def artist_diversity_at_k(recs, k: int, track_artists: np.ndarray) -> np.ndarray:
-    """Distinct artists over tracks with a known artist in the top ``k`` (NaN if none)."""
+    """Compute distinct artists over tracks with a known artist in the top ``k``.
+
+    Parameters
+    ----------
+    recs : np.ndarray or Recommendations
+        int ``(Q, w)`` recommended track indices, best first, ``-1`` padded.
+    k : int
+        Cut-off.
+    track_artists : np.ndarray
+        int ``(n_tracks,)``: artist index of each track, ``-1`` if unknown.
+
+    Returns
+    -------
+    np.ndarray
+        float64 ``(Q,)``; NaN where no top-``k`` track has a known artist.
+    """
     top = _items(recs)[:, :k]
     art = np.asarray(track_artists, dtype=np.int64)
     if len(art) == 0:
@@ -477,7 +722,18 @@ def compute_metrics(
 
 
 def mean_metrics(values: Mapping[str, Any]) -> dict[str, float]:
-    """NaN-aware mean of each per-query array returned by :func:`compute_metrics`."""
+    """Average each per-query array returned by :func:`compute_metrics`, ignoring NaN.
+
+    Parameters
+    ----------
+    values : mapping
+        Label -> per-query values (or a scalar).
+
+    Returns
+    -------
+    dict[str, float]
+        Label -> mean; NaN where every value is NaN or there are none.
+    """
     out = {}
     for key, v in values.items():
         arr = np.asarray(v, dtype=np.float64)

@@ -69,7 +69,14 @@ class SplitReport:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
+        """Return the report as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            ``protocol``, ``options``, ``seed``, ``counts`` and ``notes``, with numpy
+            scalars converted to Python numbers.
+        """
         return {
             "protocol": self.protocol,
             "options": dict(self.options),
@@ -85,14 +92,31 @@ def _py(v):
 
 @dataclass(frozen=True, eq=False)
 class Split:
-    """A split: the training corpus, the queries over its catalogue, and the report."""
+    """A split: the training corpus, the queries over its catalogue, and the report.
+
+    Parameters
+    ----------
+    train : Playlists
+        Training playlists, on their own track catalogue.
+    queries : Queries
+        Seeds and targets as indices into ``train.tracks``.
+    report : SplitReport
+        What the split did.
+    """
 
     train: Playlists
     queries: Queries
     report: SplitReport
 
     def hash(self) -> str:
-        """sha256 of the train playlists and the queries (identifies the split's content)."""
+        """Hash the train playlists and the queries (identifies the split's content).
+
+        Returns
+        -------
+        str
+            Hex sha256 of the train CSR arrays, the seed and target arrays and the train
+            track ids.
+        """
         h = hashlib.sha256()
         for arr in (self.train.indptr, self.train.items, self.queries.seeds_indptr,
                     self.queries.seeds, self.queries.targets_indptr, self.queries.targets):
@@ -104,8 +128,10 @@ class Split:
 class SplitProtocol:
     """Base of the protocols: options in ``__init__``, ``split(data, seed=...)`` out.
 
-    Parameters common to all protocols
-    ----------------------------------
+    The parameters below are common to all protocols.
+
+    Parameters
+    ----------
     test_fraction : float
         Share of the playlists held out (default 0.1); ignored when ``n_test`` is set.
     n_test : int, optional
@@ -136,7 +162,14 @@ class SplitProtocol:
         return names
 
     def options(self) -> dict[str, Any]:
-        """The protocol's options (for reports and cache keys)."""
+        """Return the protocol's options (for reports and cache keys).
+
+        Returns
+        -------
+        dict
+            Keyword-only ``__init__`` parameter name -> current value, over the class
+            hierarchy.
+        """
         return {n: getattr(self, n) for n in self._option_names()}
 
     def __repr__(self) -> str:
@@ -155,7 +188,28 @@ class SplitProtocol:
 
     # -------------------------------------------------------------- template
     def split(self, data: Playlists, *, seed: int = 0) -> Split:
-        """Split ``data`` into train and queries (same ``seed`` -> same split)."""
+        """Split a corpus into train and queries (same ``seed`` -> same split).
+
+        Parameters
+        ----------
+        data : Playlists
+            The corpus.
+        seed : int, default 0
+            Seed of the random draws (held-out playlists, random seed positions, cold
+            tracks).
+
+        Returns
+        -------
+        Split
+            The training corpus, the queries over its catalogue and the
+            :class:`SplitReport`.
+
+        Raises
+        ------
+        ApcInputError
+            If an option is invalid, the corpus is empty, no playlist is long enough,
+            or a time split finds no usable ``timestamp``.
+        """
         self._check()
         if len(data) == 0:
             raise ApcInputError("cannot split an empty corpus", field="playlists")
@@ -180,7 +234,11 @@ class SplitProtocol:
                 f"no playlist is long enough for {self.name} (needs >= {self.min_length} tracks)",
                 field="playlists",
             )
-        n = int(self.n_test) if self.n_test is not None else int(round(self.test_fraction * len(data)))
+        n = (
+            int(self.n_test)
+            if self.n_test is not None
+            else int(round(self.test_fraction * len(data)))
+        )
         n = max(1, min(n, len(eligible), len(data) - 1))
         if self.split_by == "random":
             test = np.sort(rng.choice(eligible, size=n, replace=False))
@@ -253,7 +311,9 @@ def _train_corpus(data: Playlists, train_rows: np.ndarray, extra=None,
         tracks["artist"] = np.where(art >= 0, amap[np.maximum(art, 0)], -1).astype(np.int32)
         artists = artists.iloc[used_art].reset_index(drop=True)
     info = dict(data.info, split="train")
-    train = Playlists(sub.indptr, remap[sub.items].astype(np.int32), tracks, artists, sub.meta, info)
+    train = Playlists(
+        sub.indptr, remap[sub.items].astype(np.int32), tracks, artists, sub.meta, info
+    )
     return train, remap
 
 
@@ -288,10 +348,42 @@ def make_queries(
     playlist order. Unseen tracks are dropped and counted; targets repeating a seed
     track or an earlier target are dropped and counted; queries left without a target
     are dropped and counted; empty seeds are counted (and kept).
+
+    Parameters
+    ----------
+    n_queries : int
+        Number of candidate queries.
+    seed_q, seed_items : np.ndarray
+        Query index and source track index of each seed entry.
+    target_q, target_items : np.ndarray
+        Query index and source track index of each target entry.
+    remap : np.ndarray
+        Source track index -> train track index, -1 for tracks not in training.
+    n_tracks : int
+        Size of the train catalogue.
+    counts : dict
+        Split report counts, updated in place (``oov_seed_tracks_dropped``,
+        ``oov_targets_dropped``, ``seed_repeat_targets_dropped``,
+        ``repeated_targets_dropped``, ``queries_without_target_dropped``, ``queries``,
+        ``empty_seeds``).
+    playlist_ids : np.ndarray
+        ``(n_queries,)``: source playlist id of each query.
+    titles, category, seed_positions : np.ndarray, optional
+        ``(n_queries,)`` per-query metadata, kept for the surviving queries.
+    drop_queries_with_oov_target : bool, default False
+        Drop a whole query when any of its targets is unseen in training (NextTrack),
+        instead of dropping only those targets.
+
+    Returns
+    -------
+    Queries
+        The surviving queries, renumbered in order; seeds are de-duplicated too.
     """
     s_new = remap[seed_items] if len(seed_items) else np.empty(0, np.int64)
     t_new = remap[target_items] if len(target_items) else np.empty(0, np.int64)
-    counts["oov_seed_tracks_dropped"] = counts.get("oov_seed_tracks_dropped", 0) + int((s_new < 0).sum())
+    counts["oov_seed_tracks_dropped"] = (
+        counts.get("oov_seed_tracks_dropped", 0) + int((s_new < 0).sum())
+    )
     oov_t = t_new < 0
     counts["oov_targets_dropped"] = counts.get("oov_targets_dropped", 0) + int(oov_t.sum())
     alive = np.ones(n_queries, dtype=bool)
@@ -345,7 +437,7 @@ def _pids(data: Playlists, rows: np.ndarray) -> np.ndarray:
 
 
 def _playlist_keys(data: Playlists, rows: np.ndarray) -> np.ndarray:
-    """A 64-bit content hash per playlist (order-sensitive), vectorised."""
+    """Hash each playlist to 64 bits (order-sensitive), vectorised."""
     lengths = data.lengths[rows]
     if len(rows) == 0:
         return np.empty(0, dtype=np.uint64)
@@ -415,6 +507,8 @@ class NextTrack(SplitProtocol):
         Every position or only the last.
     max_seed_length : int, optional
         Keep only the last ``max_seed_length`` tracks of each prefix.
+    test_fraction, n_test, split_by
+        Held-out playlists, see :class:`SplitProtocol`.
     """
 
     name = "next-track"
@@ -445,7 +539,11 @@ class NextTrack(SplitProtocol):
             t_pos = lengths - 1
         start = data.indptr[test][q_row]
         n_q = len(q_row)
-        seed_len = t_pos if self.max_seed_length is None else np.minimum(t_pos, int(self.max_seed_length))
+        seed_len = (
+            t_pos
+            if self.max_seed_length is None
+            else np.minimum(t_pos, int(self.max_seed_length))
+        )
         seed_q = np.repeat(np.arange(n_q), seed_len)
         seed_idx = np.repeat(start + t_pos - seed_len, seed_len) + _offsets(seed_len)
         seed_items = data.items[seed_idx].astype(np.int64)
@@ -485,6 +583,8 @@ class Continuation(SplitProtocol):
         Held-out playlists must keep at least this many target tracks (default 1).
     generalisation : {"strong", "weak"}
         Strong (default): held-out playlists are unseen in training.
+    test_fraction, n_test, split_by
+        Held-out playlists, see :class:`SplitProtocol`.
     """
 
     name = "continuation"
@@ -523,6 +623,7 @@ class Continuation(SplitProtocol):
 
     @property
     def min_length(self) -> int:  # type: ignore[override]
+        """Shortest playlist that can be held out: seed length plus ``min_targets``."""
         return (1 if self.seed_fraction is not None else int(self.n_seed)) + int(self.min_targets)
 
     def _build(self, data, test, train_rows, rng, counts) -> Split:
@@ -582,6 +683,9 @@ class MPDChallenge(SplitProtocol):
         Subset of :data:`MPD_CATEGORIES` (default all ten).
     min_holdouts : int
         Minimum number of target tracks (default 5).
+    test_fraction, n_test, split_by
+        Held-out playlists, see :class:`SplitProtocol`; held-out playlists that no
+        category can use go back to training.
     """
 
     name = "mpd-challenge"
@@ -611,6 +715,7 @@ class MPDChallenge(SplitProtocol):
 
     @property
     def min_length(self) -> int:  # type: ignore[override]
+        """Shortest playlist that can be held out: smallest seed count plus ``min_holdouts``."""
         return min(MPD_CATEGORIES[c][0] for c in self._cats()) + int(self.min_holdouts)
 
     def _build(self, data, test, train_rows, rng, counts) -> Split:
@@ -625,9 +730,17 @@ class MPDChallenge(SplitProtocol):
         order = sorted(range(len(cats)), key=lambda i: (-MPD_CATEGORIES[cats[i]][0], i))
         for ci in order:
             n, need_title, _ = MPD_CATEGORIES[cats[ci]]
-            ok = (assigned < 0) & (lengths >= n + int(self.min_holdouts)) & (has_title | (not need_title))
+            ok = (
+                (assigned < 0)
+                & (lengths >= n + int(self.min_holdouts))
+                & (has_title | (not need_title))
+            )
             cand = np.flatnonzero(ok)
-            pick = rng.choice(cand, size=min(per_cat, len(cand)), replace=False) if len(cand) else cand
+            pick = (
+                rng.choice(cand, size=min(per_cat, len(cand)), replace=False)
+                if len(cand)
+                else cand
+            )
             assigned[pick] = ci
         counts["test_playlists_unassigned"] = int((assigned < 0).sum())
         # unassigned held-out playlists go back to training
@@ -679,6 +792,10 @@ class ColdStartTracks(Continuation):
     ----------
     cold_fraction : float
         Share of the held-out playlists' distinct tracks made cold (default 0.2).
+    n_seed, seed_fraction, min_targets
+        Seed and targets, see :class:`Continuation` (always strong generalisation).
+    test_fraction, n_test, split_by
+        Held-out playlists, see :class:`SplitProtocol`.
     """
 
     name = "cold-start"
@@ -741,12 +858,32 @@ _ALIASES = {"nexttrack": "next-track", "next_track": "next-track", "mpd": "mpd-c
 
 
 def make_protocol(name: str, **options: Any) -> SplitProtocol:
-    """Build a protocol by name with its options (unknown name or option -> ApcInputError).
+    """Build a protocol by name with its options.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PROTOCOLS` (``next-track``, ``continuation``,
+        ``mpd-challenge``, ``cold-start``) or an alias such as ``mpd`` or
+        ``next_track``; case-insensitive.
+    **options
+        Keyword options of the protocol class.
+
+    Returns
+    -------
+    SplitProtocol
+        The protocol (options are validated when it splits).
+
+    Raises
+    ------
+    ApcInputError
+        If the name or an option is unknown.
 
     Examples
     --------
-    >>> make_protocol("continuation", n_seed=3)
-    Continuation(n_seed=3, seed_fraction=None, min_targets=1, generalisation='strong', test_fraction=0.1, n_test=None, split_by='random')
+    >>> make_protocol("continuation", n_seed=3)  # doctest: +NORMALIZE_WHITESPACE
+    Continuation(n_seed=3, seed_fraction=None, min_targets=1, generalisation='strong',
+                 test_fraction=0.1, n_test=None, split_by='random')
     """
     key = _ALIASES.get(str(name).lower(), str(name).lower())
     cls = PROTOCOLS.get(key)

@@ -99,14 +99,33 @@ class MelSettings:
         return self.sr / self.hop_length
 
     def key(self) -> str:
-        """Short stable hash of the settings (part of every cache key)."""
+        """Hash the settings (part of every cache key).
+
+        Returns
+        -------
+        str
+            The first 12 hex digits of the sha1 of the settings' canonical JSON.
+        """
         blob = json.dumps(asdict(self), sort_keys=True).encode()
         return hashlib.sha1(blob).hexdigest()[:12]
 
 
 # ---------------------------------------------------------------------------- decoding
 def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """Polyphase resampling of a 1-D signal from ``sr_in`` to ``sr_out`` Hz (float32)."""
+    """Resample a 1-D signal from ``sr_in`` to ``sr_out`` Hz (polyphase filtering).
+
+    Parameters
+    ----------
+    y : np.ndarray
+        The signal.
+    sr_in, sr_out : int
+        Sample rates in Hz.
+
+    Returns
+    -------
+    np.ndarray
+        float32; ``y`` unchanged (as float32) when the rates are equal.
+    """
     if sr_in == sr_out:
         return np.asarray(y, dtype=np.float32)
     from scipy.signal import resample_poly
@@ -163,7 +182,7 @@ def load_audio(path: str | Path, settings: MelSettings | None = None) -> np.ndar
 
 # ---------------------------------------------------------------------------- features
 def log_mel(y: np.ndarray, settings: MelSettings | None = None) -> np.ndarray:
-    """Log-compressed mel spectrogram of a mono signal sampled at ``settings.sr``.
+    """Compute the log-compressed mel spectrogram of a mono signal sampled at ``settings.sr``.
 
     Parameters
     ----------
@@ -206,7 +225,20 @@ def log_mel(y: np.ndarray, settings: MelSettings | None = None) -> np.ndarray:
 
 
 def compress(mel: np.ndarray, settings: MelSettings) -> np.ndarray:
-    """Apply the log compression of ``settings`` to a linear mel spectrogram (float32)."""
+    """Apply the log compression of ``settings`` to a linear mel spectrogram.
+
+    Parameters
+    ----------
+    mel : np.ndarray
+        Linear mel spectrogram.
+    settings : MelSettings
+        Front-end settings.
+
+    Returns
+    -------
+    np.ndarray
+        float32, same shape.
+    """
     if settings.compression == "log1p":
         return np.log1p(settings.log_c * mel).astype(np.float32)
     import librosa
@@ -215,14 +247,40 @@ def compress(mel: np.ndarray, settings: MelSettings) -> np.ndarray:
 
 
 def decompress(logmel: np.ndarray, settings: MelSettings) -> np.ndarray:
-    """Invert :func:`compress` (up to the dB floor): back to a linear mel spectrogram."""
+    """Invert :func:`compress` (up to the dB floor): back to a linear mel spectrogram.
+
+    Parameters
+    ----------
+    logmel : np.ndarray
+        Compressed mel spectrogram.
+    settings : MelSettings
+        Front-end settings.
+
+    Returns
+    -------
+    np.ndarray
+        float32, same shape.
+    """
     if settings.compression == "log1p":
         return (np.expm1(logmel.astype(np.float64)) / settings.log_c).astype(np.float32)
     return (10.0 ** (logmel.astype(np.float64) / 10.0)).astype(np.float32)
 
 
 def mel_band_of(freq_hz: float, settings: MelSettings | None = None) -> int:
-    """Index of the mel band whose centre frequency is closest to ``freq_hz``."""
+    """Find the mel band whose centre frequency is closest to ``freq_hz``.
+
+    Parameters
+    ----------
+    freq_hz : float
+        Frequency in Hz.
+    settings : MelSettings, optional
+        Front-end settings (defaults of :class:`MelSettings`).
+
+    Returns
+    -------
+    int
+        Band index in ``[0, n_mels)``.
+    """
     import librosa
 
     s = settings or MelSettings()
@@ -246,14 +304,40 @@ def _write_npy(path: Path, array: np.ndarray) -> None:
 
 
 def file_cache_key(path: Path, settings: MelSettings) -> str:
-    """Cache key of a file's spectrogram: absolute path, size, mtime and settings."""
+    """Compute the cache key of a file's spectrogram: absolute path, size, mtime and settings.
+
+    Parameters
+    ----------
+    path : Path
+        The audio file (must exist).
+    settings : MelSettings
+        Front-end settings.
+
+    Returns
+    -------
+    str
+        Hex sha1.
+    """
     st = path.stat()
     blob = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{settings.key()}"
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
 def signal_cache_key(y: np.ndarray, settings: MelSettings) -> str:
-    """Cache key of an in-memory signal's spectrogram: its bytes and the settings."""
+    """Compute the cache key of an in-memory signal's spectrogram: its bytes and the settings.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        The signal (hashed as float32).
+    settings : MelSettings
+        Front-end settings.
+
+    Returns
+    -------
+    str
+        Hex sha1.
+    """
     h = hashlib.sha1(np.ascontiguousarray(y, dtype=np.float32).tobytes())
     h.update(settings.key().encode())
     return h.hexdigest()
@@ -276,7 +360,23 @@ def _cached(cache_dir: Path | None, key: str, compute) -> np.ndarray:
 def log_mel_file(
     path: str | Path, settings: MelSettings | None = None, *, cache_dir: str | Path | None = None
 ) -> np.ndarray:
-    """Log-mel spectrogram of one file, cached in ``cache_dir`` (see module docstring).
+    """Compute the log-mel spectrogram of one file, cached in ``cache_dir``.
+
+    See the module docstring for the cache layout.
+
+    Parameters
+    ----------
+    path : str or Path
+        The audio file.
+    settings : MelSettings, optional
+        Front-end settings (defaults of :class:`MelSettings`).
+    cache_dir : str or Path, optional
+        Cache folder (no caching when None); a damaged entry is recomputed.
+
+    Returns
+    -------
+    np.ndarray
+        float32 (n_mels, n_frames).
 
     Raises
     ------
@@ -302,7 +402,7 @@ def log_mels_from_files(
     cache_dir: str | Path | None = None,
     root: str | Path | None = None,
 ) -> tuple[list[np.ndarray | None], pd.DataFrame]:
-    """Log-mel spectrograms of many files; bad or missing files are skipped and reported.
+    """Compute log-mel spectrograms of many files; bad or missing files are skipped and reported.
 
     Parameters
     ----------
@@ -351,7 +451,27 @@ def log_mels_from_signals(
     settings: MelSettings | None = None,
     cache_dir: str | Path | None = None,
 ) -> list[np.ndarray | None]:
-    """Log-mel spectrograms of in-memory signals sampled at ``sr`` (e.g. rendered audio)."""
+    """Compute log-mel spectrograms of in-memory signals sampled at ``sr`` (e.g. rendered audio).
+
+    Each signal is flattened, resampled to ``settings.sr`` and cropped to its middle
+    ``max_seconds``, as :func:`load_audio` does for files.
+
+    Parameters
+    ----------
+    signals : sequence of np.ndarray or None
+        One signal per track; None for a track without audio.
+    sr : int
+        Sample rate of the signals in Hz.
+    settings : MelSettings, optional
+        Front-end settings (defaults of :class:`MelSettings`).
+    cache_dir : str or Path, optional
+        Cache folder (no caching when None).
+
+    Returns
+    -------
+    list of np.ndarray or None
+        float32 (n_mels, n_frames) per signal, None where the signal is None.
+    """
     s = settings or MelSettings()
     s.validate()
     out: list[np.ndarray | None] = []

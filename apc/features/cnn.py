@@ -88,7 +88,18 @@ class AudioCNNConfig:
             )
 
     def output_frames(self, frames: int) -> int:
-        """Time steps left after the conv/pool stack for an input of ``frames`` frames."""
+        """Count the time steps left after the conv/pool stack.
+
+        Parameters
+        ----------
+        frames : int
+            Input length in frames.
+
+        Returns
+        -------
+        int
+            Output length; 0 when the input is too short for the stack.
+        """
         t = int(frames)
         for pool in self.pool_sizes:
             t = t - self.kernel_size + 1
@@ -101,8 +112,14 @@ class AudioCNNConfig:
 class AudioCNN(nn.Module):
     """1-D convolutions over time, max-pooling, global (mean, max, L2) pooling, dense head.
 
-    ``forward(x)`` maps a batch of standardised log-mel windows ``(B, n_mels, T)`` to
-    predicted factors ``(B, n_outputs)``.
+    ``forward(x)`` maps a batch of log-mel windows ``(B, n_mels, T)`` to predicted
+    factors ``(B, n_outputs)``; the input is standardised per band with the buffers
+    ``band_mean`` and ``band_std``.
+
+    Parameters
+    ----------
+    config : AudioCNNConfig
+        Network shape.
     """
 
     def __init__(self, config: AudioCNNConfig) -> None:
@@ -129,7 +146,18 @@ class AudioCNN(nn.Module):
         self.register_buffer("band_std", torch.ones(config.n_mels, 1))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Global temporal pooling of the conv features: (B, n_mels, T) -> (B, 3 C)."""
+        """Pool the conv features over time (mean, max, L2): (B, n_mels, T) -> (B, 3 C).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            float (B, n_mels, T) log-mel windows.
+
+        Returns
+        -------
+        torch.Tensor
+            (B, 3 C), C the channels of the last convolution.
+        """
         h = self.conv((x - self.band_mean) / self.band_std)  # (B, C, T')
         mean = h.mean(dim=2)
         mx = h.amax(dim=2)
@@ -137,7 +165,18 @@ class AudioCNN(nn.Module):
         return torch.cat([mean, mx, l2], dim=1)  # (B, 3C)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predicted factors, (B, n_outputs)."""
+        """Predict factors from log-mel windows.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            float (B, n_mels, T).
+
+        Returns
+        -------
+        torch.Tensor
+            (B, n_outputs).
+        """
         return self.head(self.embed(x))
 
 
@@ -172,10 +211,37 @@ class LitAudioCNN(L.LightningModule):
         self.target_scale = float(target_scale)
         self.wpe: _WPE | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102 - (B, n_mels, T) -> (B, K)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predict factors in target units: (B, n_mels, T) -> (B, K).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            float (B, n_mels, T) log-mel windows.
+
+        Returns
+        -------
+        torch.Tensor
+            The network's output multiplied by ``target_scale``.
+        """
         return self.net(x) * self.target_scale
 
-    def training_step(self, batch, batch_idx):  # noqa: D102
+    def training_step(self, batch, batch_idx):
+        """Compute the training loss of a batch and log it as ``train_loss``.
+
+        Parameters
+        ----------
+        batch : tuple of torch.Tensor
+            ``(windows, target factors, clip indices)``.
+        batch_idx : int
+            Index of the batch (unused).
+
+        Returns
+        -------
+        torch.Tensor
+            The weighted prediction error (``loss="wpe"``) or the MSE to the scaled
+            targets.
+        """
         x, y, idx = batch
         pred = self.net(x)
         if self.loss_name == "wpe":
@@ -185,7 +251,8 @@ class LitAudioCNN(L.LightningModule):
         self.log("train_loss", loss, prog_bar=True, batch_size=len(x))
         return loss
 
-    def configure_optimizers(self):  # noqa: D102
+    def configure_optimizers(self):
+        """Return the Adam optimiser (``lr``, ``weight_decay``)."""
         return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
 
@@ -256,7 +323,14 @@ def _crop(spec: np.ndarray, window: int, start: int) -> np.ndarray:
 
 @contextmanager
 def quiet_lightning():
-    """Silence Lightning's info banner and its 'few workers' warnings inside the block."""
+    """Silence Lightning's info banner and its 'few workers' warnings inside the block.
+
+    Lightning loggers are set to WARNING and restored afterwards.
+
+    Yields
+    ------
+    None
+    """
     loggers = [
         logging.getLogger(n)
         for n in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning")
@@ -280,7 +354,24 @@ def quiet_lightning():
 def make_trainer(
     *, max_epochs: int, accelerator: str = "cpu", callbacks=None, **kwargs
 ) -> L.Trainer:
-    """Make a quiet, checkpoint-free Lightning ``Trainer`` (progress bar per APC_PROGRESS)."""
+    """Make a quiet, checkpoint-free Lightning ``Trainer`` (progress bar per APC_PROGRESS).
+
+    Parameters
+    ----------
+    max_epochs : int
+        Training epochs.
+    accelerator : str, default "cpu"
+        Lightning accelerator (one device).
+    callbacks : list, optional
+        Lightning callbacks.
+    **kwargs
+        Further ``Trainer`` arguments.
+
+    Returns
+    -------
+    pytorch_lightning.Trainer
+        Without logger, checkpoints, model summary or sanity validation steps.
+    """
     from apc.progress import enabled
 
     return L.Trainer(
@@ -384,6 +475,17 @@ class AudioFactorCNN:
             Playlists x tracks counts the WMF was fitted on: for ``wpe``.
         track_index : np.ndarray, optional
             int (n_clips,): column of ``counts`` of each clip (for ``wpe``).
+
+        Returns
+        -------
+        AudioFactorCNN
+            ``self``, fitted.
+
+        Raises
+        ------
+        ApcInputError
+            On an unknown loss, mismatched or malformed inputs, windows too short for
+            the network, or ``loss="wpe"`` without ``wmf`` and ``counts``.
         """
         if self.loss not in ("mse", "wpe"):
             raise ApcInputError(f"loss must be 'mse' or 'wpe', got {self.loss!r}", field="loss")
@@ -438,7 +540,7 @@ class AudioFactorCNN:
     def predict(
         self, spectrograms: Sequence[np.ndarray | None], *, batch_windows: int = 256
     ) -> np.ndarray:
-        """Mean prediction over consecutive windows of each clip.
+        """Predict factors per clip: the mean over its consecutive windows.
 
         Parameters
         ----------

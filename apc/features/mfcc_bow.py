@@ -29,7 +29,7 @@ from apc.features.audio import MelSettings, decompress
 def mfcc_frames(
     logmel: np.ndarray, settings: MelSettings | None = None, *, n_mfcc: int = 13
 ) -> np.ndarray:
-    """MFCCs with deltas and delta-deltas of one clip.
+    """Compute the MFCCs, with deltas and delta-deltas, of one clip.
 
     Parameters
     ----------
@@ -109,7 +109,24 @@ class MFCCBagOfWords:
         return [None if x is None else mfcc_frames(x, s, n_mfcc=self.n_mfcc) for x in spectrograms]
 
     def fit(self, spectrograms: Sequence[np.ndarray | None]) -> MFCCBagOfWords:
-        """Learn the frame scaler, the vocabulary and the PCA from clips (``None`` skipped)."""
+        """Learn the frame scaler, the vocabulary and the PCA from clips (``None`` skipped).
+
+        Parameters
+        ----------
+        spectrograms : sequence of np.ndarray or None
+            Log-mel spectrogram (n_mels, n_frames) per clip; None for a clip without
+            audio.
+
+        Returns
+        -------
+        MFCCBagOfWords
+            ``self``, fitted.
+
+        Raises
+        ------
+        ApcInputError
+            If fewer than two clips have audio.
+        """
         from sklearn.cluster import MiniBatchKMeans
         from sklearn.decomposition import PCA
         from sklearn.preprocessing import StandardScaler
@@ -147,7 +164,19 @@ class MFCCBagOfWords:
         return out
 
     def transform(self, spectrograms: Sequence[np.ndarray | None]) -> np.ndarray:
-        """float32 (n_clips, n_components); rows of zeros for ``None`` clips."""
+        """Map clips to their PCA-reduced bag-of-words vectors.
+
+        Parameters
+        ----------
+        spectrograms : sequence of np.ndarray or None
+            Log-mel spectrogram (n_mels, n_frames) per clip; None for a clip without
+            audio.
+
+        Returns
+        -------
+        np.ndarray
+            float32 (n_clips, n_components); rows of zeros for ``None`` clips.
+        """
         frames = self._frames(spectrograms)
         has = np.array([f is not None and len(f) > 0 for f in frames], dtype=bool)
         out = np.zeros((len(frames), self.pca_.n_components_), dtype=np.float32)
@@ -157,7 +186,19 @@ class MFCCBagOfWords:
         return out
 
     def fit_transform(self, spectrograms: Sequence[np.ndarray | None]) -> np.ndarray:
-        """:meth:`fit` then :meth:`transform`."""
+        """Run :meth:`fit` then :meth:`transform` on the same clips.
+
+        Parameters
+        ----------
+        spectrograms : sequence of np.ndarray or None
+            Log-mel spectrogram (n_mels, n_frames) per clip; None for a clip without
+            audio.
+
+        Returns
+        -------
+        np.ndarray
+            float32 (n_clips, n_components).
+        """
         return self.fit(spectrograms).transform(spectrograms)
 
 
@@ -194,7 +235,28 @@ class FactorRegressor:
         self.seed = seed
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> FactorRegressor:
-        """Fit ``x`` (n, d) -> ``y`` (n, K)."""
+        """Fit the regression from content vectors to factors.
+
+        Inputs are standardised; targets are divided by their RMS (and multiplied back
+        in :meth:`predict`).
+
+        Parameters
+        ----------
+        x : np.ndarray
+            (n, d) content vectors.
+        y : np.ndarray
+            (n, K) target factors.
+
+        Returns
+        -------
+        FactorRegressor
+            ``self``, fitted.
+
+        Raises
+        ------
+        ApcInputError
+            If ``kind`` is neither ``"ridge"`` nor ``"mlp"``.
+        """
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
@@ -219,5 +281,16 @@ class FactorRegressor:
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """float32 (n, K) predicted factors."""
+        """Predict factors from content vectors.
+
+        Parameters
+        ----------
+        x : np.ndarray
+            (n, d) content vectors.
+
+        Returns
+        -------
+        np.ndarray
+            float32 (n, K).
+        """
         return (self.model_.predict(x) * self.scale_).astype(np.float32)

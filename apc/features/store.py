@@ -130,21 +130,59 @@ class FeatureStore:
         self.root = Path(root)
 
     def path(self, name: str, key: str) -> Path:
-        """File of the table ``name`` with key ``key``."""
+        """Return the file of the table ``name`` with key ``key``.
+
+        Parameters
+        ----------
+        name : str
+            Feature set name.
+        key : str
+            Cache key (see :func:`feature_key`).
+
+        Returns
+        -------
+        Path
+            ``<root>/<name>-<key>.parquet`` (which may not exist).
+        """
         return self.root / f"{name}-{key}.parquet"
 
     def has(self, name: str, key: str) -> bool:
-        """Whether the table is stored."""
+        """Tell whether the table is stored.
+
+        Parameters
+        ----------
+        name : str
+            Feature set name.
+        key : str
+            Cache key (see :func:`feature_key`).
+
+        Returns
+        -------
+        bool
+        """
         return self.path(name, key).is_file()
 
     def names(self) -> list[str]:
-        """Names of the stored tables (sorted, unique)."""
+        """List the names of the stored tables (sorted, unique)."""
         if not self.root.is_dir():
             return []
         return sorted({p.name.rsplit("-", 1)[0] for p in self.root.glob("*-*.parquet")})
 
     def save(self, table: FeatureTable, key: str) -> Path:
-        """Write ``table`` atomically (temp file, then rename); returns its path."""
+        """Write a table atomically (temp file, then rename).
+
+        Parameters
+        ----------
+        table : FeatureTable
+            The table; stored under its ``name``.
+        key : str
+            Cache key.
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -177,7 +215,24 @@ class FeatureStore:
         return path
 
     def load(self, name: str, key: str | None = None) -> FeatureTable:
-        """Read the table ``name`` (with ``key``; without, the most recently written)."""
+        """Read a stored table.
+
+        Parameters
+        ----------
+        name : str
+            Feature set name.
+        key : str, optional
+            Cache key; without it, the most recently written table of that name.
+
+        Returns
+        -------
+        FeatureTable
+
+        Raises
+        ------
+        ApcInputError
+            If no such table is stored or the file is not an apc feature table.
+        """
         import pyarrow.parquet as pq
 
         if key is not None:
@@ -217,6 +272,22 @@ def align(tables: Sequence[FeatureTable], tracks: pd.DataFrame) -> ItemFeatures:
 
     Tracks missing from a table get zeros there. ``available`` is True where at least
     one table has the track; ``blocks`` maps each table's name to its column slice.
+
+    Parameters
+    ----------
+    tables : sequence of FeatureTable
+        The tables (matched to ``tracks`` by track id, as text).
+    tracks : pd.DataFrame
+        Catalogue with a ``track_id`` column.
+
+    Returns
+    -------
+    ItemFeatures
+
+    Raises
+    ------
+    ApcInputError
+        If ``tables`` is empty.
     """
     if not tables:
         raise ApcInputError("no feature sets given", field="features")
@@ -288,7 +359,18 @@ def _audio_digest(pl: Playlists) -> bytes:
 
 # ---------------------------------------------------------------------------- audio
 def has_audio(pl: Playlists) -> bool:
-    """Whether audio for ``pl``'s tracks can be found or rendered."""
+    """Tell whether audio for a corpus' tracks can be found or rendered.
+
+    Parameters
+    ----------
+    pl : Playlists
+        The corpus.
+
+    Returns
+    -------
+    bool
+        True when the tracks have an ``audio_path`` column or the corpus is synthetic.
+    """
     return "audio_path" in pl.tracks.columns or _is_synthetic(pl)
 
 
@@ -305,7 +387,7 @@ def corpus_log_mels(
     render_seconds: float = 6.0,
     render_chunk: int = 128,
 ) -> tuple[list[np.ndarray | None], pd.DataFrame]:
-    """Log-mel spectrogram of every track of ``pl`` (``None`` where audio is unusable).
+    """Compute the log-mel spectrogram of every track of ``pl`` (``None`` where audio is unusable).
 
     Parameters
     ----------
@@ -476,7 +558,23 @@ FEATURES: dict[str, tuple[Callable[..., FeatureTable], tuple[str, ...]]] = {
 
 
 def parse_names(names: str | Sequence[str]) -> list[str]:
-    """``"audio_cnn,tags_w2v"`` or a list -> validated list of feature set names."""
+    """Parse and validate feature set names.
+
+    Parameters
+    ----------
+    names : str or sequence of str
+        Comma-separated names (``"audio_cnn,tags_w2v"``) or a list of them.
+
+    Returns
+    -------
+    list of str
+        Stripped names, empty entries dropped.
+
+    Raises
+    ------
+    ApcInputError
+        If no name is given or one is not in :data:`FEATURES`.
+    """
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",")]
     out = [str(n).strip() for n in names if str(n).strip()]
@@ -492,7 +590,25 @@ def parse_names(names: str | Sequence[str]) -> list[str]:
 
 
 def feature_key(pl: Playlists, name: str, *, seed: int = 0, options: dict | None = None) -> str:
-    """Cache key of feature set ``name`` built from ``pl`` (data + settings + seed)."""
+    """Compute the cache key of a feature set built from a corpus (data + settings + seed).
+
+    Parameters
+    ----------
+    pl : Playlists
+        The corpus.
+    name : str
+        Feature set name (a key of :data:`FEATURES`).
+    seed : int, default 0
+        Seed of the build.
+    options : dict, optional
+        Per-set options; only ``options[name]`` counts.
+
+    Returns
+    -------
+    str
+        16 hex digits covering the track ids and what the set depends on
+        (playlists, tag column, audio files or render).
+    """
     _, deps = FEATURES[name]
     parts: list[object] = [
         name,
@@ -518,7 +634,31 @@ def build_tables(
     seed: int = 0,
     options: dict[str, dict] | None = None,
 ) -> tuple[list[FeatureTable], pd.DataFrame]:
-    """Load or build each named feature table for ``pl``; also return the audio report."""
+    """Load or build each named feature table for a corpus; also return the audio report.
+
+    Parameters
+    ----------
+    pl : Playlists
+        The (training) corpus.
+    names : str or sequence of str
+        Feature sets (see :func:`parse_names`).
+    cache_dir : str or Path, optional
+        Store and reuse tables under ``<cache_dir>/features`` (and spectrograms);
+        nothing is written when None.
+    seed : int, default 0
+        Seed of every stochastic step.
+    options : dict, optional
+        Per-set keyword arguments, as for :func:`build_features`.
+
+    Returns
+    -------
+    tables : list of FeatureTable
+        One per name, in order.
+    report : pd.DataFrame
+        Tracks whose audio was missing or undecodable (``track``, ``path``,
+        ``error``); a :class:`~apc.errors.DataWarning` is issued when it is not
+        empty.
+    """
     names = parse_names(names)
     store = None if cache_dir is None else FeatureStore(Path(cache_dir) / "features")
     tables, reports = [], []
@@ -586,7 +726,7 @@ def build_features(
     seed: int = 0,
     options: dict[str, dict] | None = None,
 ) -> ItemFeatures:
-    """Per-track features of ``pl``'s catalogue, built from ``pl`` where missing.
+    """Build per-track features of ``pl``'s catalogue (reusing cached tables).
 
     Parameters
     ----------

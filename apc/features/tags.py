@@ -31,14 +31,34 @@ _SPLIT = re.compile(r"[|,;]")
 
 
 def stable_hash(text: str) -> int:
-    """Hash ``text`` that is the same in every process (CRC-32)."""
+    """Hash text the same way in every process (CRC-32).
+
+    Parameters
+    ----------
+    text : str
+        Text to hash (converted with ``str``).
+
+    Returns
+    -------
+    int
+        Unsigned 32-bit hash.
+    """
     return zlib.crc32(str(text).encode("utf-8"))
 
 
 def parse_tags(value: object) -> list[str]:
     """Parse a cell of a ``tags`` column into a list of normalised tags (lower case, stripped).
 
-    Accepts lists/arrays of strings, or one string separated by ``|``, ``,`` or ``;``.
+    Parameters
+    ----------
+    value : object
+        A list/array of strings, one string separated by ``|``, ``,`` or ``;``, or a
+        missing value (None, NaN).
+
+    Returns
+    -------
+    list of str
+        Distinct non-empty tags in order of first appearance.
 
     Examples
     --------
@@ -66,7 +86,25 @@ def parse_tags(value: object) -> list[str]:
 
 
 def tag_lists(tracks: pd.DataFrame, column: str = "tags") -> list[list[str]]:
-    """Tag list of every row of ``tracks`` (empty where unknown)."""
+    """Return the tag list of every row of ``tracks`` (empty where unknown).
+
+    Parameters
+    ----------
+    tracks : pd.DataFrame
+        Track table.
+    column : str, default "tags"
+        Column holding the tags (see :func:`parse_tags`).
+
+    Returns
+    -------
+    list of list of str
+        One list per row.
+
+    Raises
+    ------
+    ApcInputError
+        If the column does not exist.
+    """
     if column not in tracks.columns:
         raise ApcInputError(f"tracks table has no {column!r} column", field=column)
     return [parse_tags(v) for v in tracks[column].to_numpy(dtype=object)]
@@ -127,7 +165,23 @@ class TagWord2Vec:
         self.seed = seed
 
     def fit(self, lists: list[list[str]]) -> TagWord2Vec:
-        """Train on tag lists (one per track)."""
+        """Train on tag lists (one per track).
+
+        Parameters
+        ----------
+        lists : list of list of str
+            Tag list of each track (see :func:`tag_lists`).
+
+        Returns
+        -------
+        TagWord2Vec
+            ``self``, fitted.
+
+        Raises
+        ------
+        ApcInputError
+            If no track has tags.
+        """
         from gensim.models import Word2Vec
 
         sentences = [lst for lst in lists if lst]
@@ -163,7 +217,18 @@ class TagWord2Vec:
         return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
 
     def transform(self, lists: list[list[str]]) -> np.ndarray:
-        """float32 (n, vector_size): mean of known tag vectors, zeros without any."""
+        """Map tag lists to the mean of their known tag vectors.
+
+        Parameters
+        ----------
+        lists : list of list of str
+            Tag list of each track (see :func:`tag_lists`).
+
+        Returns
+        -------
+        np.ndarray
+            float32 (n, vector_size); zeros for a track without any known tag.
+        """
         import scipy.sparse as sp
 
         rows, cols = self._rows(lists)
@@ -178,7 +243,18 @@ class TagWord2Vec:
         return out
 
     def available(self, lists: list[list[str]]) -> np.ndarray:
-        """Bool (n,): the track has at least one known tag."""
+        """Tell which tracks have at least one known tag.
+
+        Parameters
+        ----------
+        lists : list of list of str
+            Tag list of each track (see :func:`tag_lists`).
+
+        Returns
+        -------
+        np.ndarray
+            bool (n,).
+        """
         rows, _ = self._rows(lists)
         out = np.zeros(len(lists), dtype=bool)
         out[rows] = True

@@ -40,7 +40,21 @@ from apc.errors import ApcInputError
 
 
 def confidence(r: np.ndarray, alpha: float, epsilon: float) -> np.ndarray:
-    """``1 + alpha * log(1 + r / epsilon)`` (van den Oord et al. 2013, Eq. 1), float32.
+    """Compute confidences ``1 + alpha * log(1 + r / epsilon)`` (van den Oord et al. 2013, Eq. 1).
+
+    Parameters
+    ----------
+    r : np.ndarray
+        Play counts.
+    alpha : float
+        Confidence scale.
+    epsilon : float
+        Confidence offset.
+
+    Returns
+    -------
+    np.ndarray
+        float32, same shape as ``r``.
 
     Examples
     --------
@@ -122,13 +136,40 @@ class WMF:
             raise ApcInputError("iterations must be >= 1", field="iterations")
 
     def confidence_matrix(self, counts: sp.csr_array) -> sp.csr_matrix:
-        """Playlists x tracks confidences ``c_ui`` on the non-zeros (float32 CSR)."""
+        """Compute the playlists x tracks confidences ``c_ui`` on the non-zeros.
+
+        Parameters
+        ----------
+        counts : sparse matrix
+            Playlists x tracks counts.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            float32, same sparsity as ``counts``.
+        """
         c = sp.csr_matrix(counts, dtype=np.float32, copy=True)
         c.data = confidence(c.data, self.alpha, self.epsilon)
         return c
 
     def fit_matrix(self, counts) -> WMF:
-        """Factorise a (users x items) count matrix; see :meth:`fit`."""
+        """Factorise a (users x items) count matrix; see :meth:`fit`.
+
+        Parameters
+        ----------
+        counts : sparse matrix
+            Playlists x tracks counts.
+
+        Returns
+        -------
+        WMF
+            ``self``, fitted.
+
+        Raises
+        ------
+        ApcInputError
+            If a hyper-parameter is out of range.
+        """
         self._validate()
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
@@ -152,11 +193,33 @@ class WMF:
         return self
 
     def fit(self, train: Playlists) -> WMF:
-        """Factorise ``train``'s playlist x track matrix; returns ``self``."""
+        """Factorise a corpus' playlist x track matrix.
+
+        Parameters
+        ----------
+        train : Playlists
+            Training corpus (counted with :meth:`Playlists.to_csr`, ``binary`` as set).
+
+        Returns
+        -------
+        WMF
+            ``self``, fitted.
+        """
         return self.fit_matrix(train.to_csr(binary=self.binary))
 
     def score(self, playlists: np.ndarray | None = None) -> np.ndarray:
-        """Predicted preferences ``X Yᵀ`` for the given playlists (all when None), float32."""
+        """Predict preferences ``X Yᵀ`` for the given playlists.
+
+        Parameters
+        ----------
+        playlists : np.ndarray, optional
+            Playlist rows (all when None).
+
+        Returns
+        -------
+        np.ndarray
+            float32 (n_playlists, n_tracks).
+        """
         x = self.playlist_factors_ if playlists is None else self.playlist_factors_[playlists]
         return x @ self.track_factors_.T
 
@@ -167,6 +230,18 @@ class WMF:
         ``Y`` this is the "weighted prediction error" of van den Oord et al. (2013, Sec. 4).
         Computed without forming the dense matrix:
         ``sum_i y_iᵀ (XᵀX) y_i + sum_{(u,i): r>0} [c (1 - s)^2 - s^2]`` with ``s = x_u·y_i``.
+
+        Parameters
+        ----------
+        counts : sparse matrix
+            Playlists x tracks counts (the preference ``p_ui`` is 1 on the non-zeros).
+        track_factors : np.ndarray, optional
+            (n_tracks, K) factors replacing the fitted ones.
+
+        Returns
+        -------
+        float
+            The weighted squared error.
         """
         y = self.track_factors_ if track_factors is None else np.asarray(track_factors, np.float32)
         x = self.playlist_factors_.astype(np.float64)

@@ -51,7 +51,21 @@ CATEGORIES = (
 
 
 def category_of(has_title: bool, positions: list[int]) -> str:
-    """Category label of a challenge playlist from its title flag and seed positions.
+    """Return the category label of a challenge playlist.
+
+    Parameters
+    ----------
+    has_title : bool
+        Whether the playlist's title is given.
+    positions : list of int
+        Positions of its seed tracks in the original playlist.
+
+    Returns
+    -------
+    str
+        ``title_only`` (``empty`` without a title) for no seed tracks, else
+        ``[title_]first<n>`` when the seeds are the first ``n`` tracks and
+        ``[title_]random<n>`` otherwise.
 
     Examples
     --------
@@ -67,7 +81,21 @@ def category_of(has_title: bool, positions: list[int]) -> str:
 
 @dataclass
 class ChallengePlaylist:
-    """One challenge playlist: pid, optional title, seed tracks and their positions."""
+    """One challenge playlist: pid, optional title, seed tracks and their positions.
+
+    Parameters
+    ----------
+    pid : int
+        Playlist id.
+    name : str or None
+        Title; None when hidden.
+    seed_uris : list of str
+        Seed track URIs.
+    seed_positions : list of int
+        Their positions in the original playlist.
+    num_holdouts, num_tracks : int, optional
+        Held-out and total track counts, as given in the file.
+    """
 
     pid: int
     name: str | None
@@ -84,7 +112,17 @@ class ChallengePlaylist:
 
 @dataclass
 class Challenge:
-    """A parsed challenge set, playlists in file order."""
+    """A parsed challenge set, playlists in file order.
+
+    Parameters
+    ----------
+    playlists : list of ChallengePlaylist
+        The playlists.
+    path : str
+        The file read.
+    info : dict
+        The file's other top-level keys (``date``, ``version`` ...).
+    """
 
     playlists: list[ChallengePlaylist]
     path: str = ""
@@ -99,7 +137,13 @@ class Challenge:
         return [p.pid for p in self.playlists]
 
     def by_pid(self) -> dict[int, ChallengePlaylist]:
-        """Pid -> playlist."""
+        """Index the playlists by pid.
+
+        Returns
+        -------
+        dict[int, ChallengePlaylist]
+            Pid -> playlist, in file order.
+        """
         return {p.pid: p for p in self.playlists}
 
 
@@ -127,7 +171,30 @@ def _int(value: Any, file: str, record: str, name: str) -> int:
 
 
 def parse_playlist_tracks(tracks: Any, file: str, record: str) -> tuple[list[str], list[int]]:
-    """``(track_uris, positions)`` of an MPD track list (position = ``pos`` or list order)."""
+    """Read the track URIs and positions of an MPD track list.
+
+    Parameters
+    ----------
+    tracks : Any
+        The record's ``tracks`` value: a list of objects with ``track_uri`` and,
+        optionally, ``pos``.
+    file : str
+        Source file, for error messages.
+    record : str
+        Record description (``pid 7``), for error messages.
+
+    Returns
+    -------
+    track_uris : list of str
+    positions : list of int
+        Each track's ``pos``, or its index in the list when absent.
+
+    Raises
+    ------
+    ApcInputError
+        If ``tracks`` is not a list, a track has no ``track_uri`` or a ``pos`` is not
+        an integer.
+    """
     if not isinstance(tracks, list):
         raise ApcInputError("expected a list of tracks", file=file, record=record, field="tracks")
     uris, positions = [], []
@@ -146,6 +213,16 @@ def parse_playlist_tracks(tracks: Any, file: str, record: str) -> tuple[list[str
 
 def read_challenge(path: str | Path) -> Challenge:
     """Read ``challenge_set.json`` (official format, or one written by :mod:`apc.mpd.offline`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The challenge-set file.
+
+    Returns
+    -------
+    Challenge
+        The playlists in file order; the other top-level keys go to ``info``.
 
     Raises
     ------

@@ -58,7 +58,24 @@ CATEGORY_SPECS: dict[str, tuple[int, bool, bool]] = {
 
 @dataclass
 class OfflineChallenge:
-    """Paths written and counts of an offline challenge."""
+    """Paths written and counts of an offline challenge.
+
+    Parameters
+    ----------
+    out : Path
+        The output folder.
+    train_dir : Path
+        MPD slice files of the training playlists.
+    challenge : Path
+        ``challenge_set.json``.
+    heldout : Path
+        ``heldout.json`` (the answers).
+    counts : dict
+        Category -> challenge playlists drawn.
+    report : dict
+        Corpus, train and challenge sizes, held-out tracks (distinct, unseen in
+        training), seed and ``min_holdouts``.
+    """
 
     out: Path
     train_dir: Path
@@ -113,7 +130,29 @@ def assign_categories(
     seed: int = 0,
     categories: tuple[str, ...] = tuple(CATEGORY_SPECS),
 ) -> dict[str, np.ndarray]:
-    """Draw playlist rows for each category (no playlist twice), largest seed count first."""
+    """Draw playlist rows for each category (no playlist twice), largest seed count first.
+
+    Parameters
+    ----------
+    lengths : np.ndarray
+        int (P,): length of each playlist.
+    has_title : np.ndarray
+        bool (P,): whether each playlist has a title.
+    n_per_category : int
+        Playlists per category; fewer when not enough are eligible.
+    min_holdouts : int, default 5
+        Least number of held-out tracks: a category with ``n`` seeds needs playlists of
+        at least ``n + min_holdouts`` tracks (and a title for the title categories).
+    seed : int, default 0
+        Seed of the draw.
+    categories : tuple of str
+        Categories to fill (default all ten).
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        Category -> sorted playlist rows, in the order of ``categories``.
+    """
     rng = np.random.default_rng(seed)
     taken = np.zeros(len(lengths), dtype=bool)
     out: dict[str, np.ndarray] = {}
@@ -162,9 +201,8 @@ def make_offline_challenge(
     -------
     OfflineChallenge
     """
-    from apc.datasets.mpd import write_mpd_slices
-
     from apc.data.playlists import Playlists
+    from apc.datasets.mpd import write_mpd_slices
 
     if isinstance(source, Playlists):
         pl = source

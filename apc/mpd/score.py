@@ -54,7 +54,21 @@ OFFICIAL = ("rprec_mpd", "ndcg_mpd", "clicks_mpd")
 
 @dataclass
 class Truth:
-    """Held-out tracks (and their artists) per pid, in file order."""
+    """Held-out tracks (and their artists) per pid, in file order.
+
+    Parameters
+    ----------
+    pids : list of int
+        Pids in file order.
+    tracks : dict
+        Pid -> held-out track URIs.
+    categories : dict
+        Pid -> challenge category.
+    artists : dict
+        Track URI -> artist key (URI or name).
+    path : str
+        The file read.
+    """
 
     pids: list[int]
     tracks: dict[int, list[str]]
@@ -64,7 +78,26 @@ class Truth:
 
 
 def read_heldout(path: str | Path) -> Truth:
-    """Read a ``heldout.json`` answer file (see module docstring)."""
+    """Read a ``heldout.json`` answer file (see module docstring).
+
+    Parameters
+    ----------
+    path : str or Path
+        The answer file.
+
+    Returns
+    -------
+    Truth
+        Held-out track URIs per pid, the category of each pid (from ``category``, or
+        derived from ``num_samples``; ``"unknown"`` when neither is given) and the
+        artist of each held-out track where the file names one.
+
+    Raises
+    ------
+    ApcInputError
+        On a missing file, malformed JSON, a playlist without an integer ``pid``, a
+        duplicate pid, a malformed track or a playlist without held-out tracks.
+    """
     path = Path(path)
     file = str(path)
     if not path.is_file():
@@ -133,14 +166,29 @@ def _artists_from_corpus(spec: str | Path) -> dict[str, str]:
 
 @dataclass
 class Score:
-    """Per-playlist values, the overall means and the per-category means."""
+    """Per-playlist values, the overall means and the per-category means.
+
+    Parameters
+    ----------
+    per_playlist : pd.DataFrame
+        ``pid``, ``category`` and one column per metric of :data:`OFFICIAL`.
+    overall : dict
+        Metric -> mean over playlists.
+    by_category : pd.DataFrame
+        Indexed by category (challenge order): ``playlists`` and the metric means.
+    """
 
     per_playlist: pd.DataFrame
     overall: dict[str, float]
     by_category: pd.DataFrame
 
     def to_markdown(self) -> str:
-        """Render the score as markdown tables (overall, then per category)."""
+        """Render the score as markdown tables (overall, then per category).
+
+        Returns
+        -------
+        str
+        """
         lines = ["| metric | value |", "|---|---:|"]
         lines += [f"| {k} | {v:.4f} |" for k, v in self.overall.items()]
         lines += [
@@ -160,11 +208,26 @@ class Score:
 def score_rows(
     rows: dict[int, list[str]], truth: Truth, *, artists: dict[str, str] | None = None
 ) -> Score:
-    """Official metrics of ``rows`` (pid -> ranked URIs) against ``truth``."""
-    from apc.evaluation.metrics import compute_metrics
+    """Compute the official metrics of ranked lists against the truth.
 
+    Parameters
+    ----------
+    rows : dict[int, list of str]
+        Pid -> ranked track URIs; a pid of ``truth`` missing here gets an empty list.
+    truth : Truth
+        The held-out tracks.
+    artists : dict[str, str], optional
+        Track URI -> artist key for recommended tracks not in ``truth`` (the truth's
+        own artists take precedence).
+
+    Returns
+    -------
+    Score
+        Per-playlist values of :data:`OFFICIAL`, their means and per-category means.
+    """
     from apc.data.playlists import Playlists
     from apc.data.queries import Queries, Recommendations
+    from apc.evaluation.metrics import compute_metrics
 
     art_of = dict(artists or {})
     art_of.update(truth.artists)
@@ -229,6 +292,21 @@ def score_submission(
 ) -> Score:
     """Validate a submission against the truth's pids (and ``challenge`` seeds) and score it.
 
+    Parameters
+    ----------
+    submission : str or Path
+        Submission CSV.
+    truth : str, Path or Truth
+        ``heldout.json`` or a parsed :class:`Truth`.
+    train : str or Path, optional
+        Corpus whose artists are used for recommended tracks not in the truth file.
+    challenge : str or Path, optional
+        ``challenge_set.json``; when given, recommending a seed track is an error too.
+
+    Returns
+    -------
+    Score
+
     Raises
     ------
     ApcInputError
@@ -256,7 +334,18 @@ def score_submission(
 
 
 def overall_dict(score: Score) -> dict[str, Any]:
-    """JSON-friendly score: overall and per category."""
+    """Convert a score to a JSON-friendly dict.
+
+    Parameters
+    ----------
+    score : Score
+        The score.
+
+    Returns
+    -------
+    dict
+        ``overall`` (metric -> mean) and ``by_category`` (a list of records).
+    """
     return {
         "overall": score.overall,
         "by_category": json.loads(score.by_category.reset_index().to_json(orient="records")),

@@ -39,7 +39,17 @@ _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a submission: where (line, pid) and what."""
+    """One thing wrong with a submission: where (line, pid) and what.
+
+    Parameters
+    ----------
+    line : int
+        Line number in the file; 0 when the problem concerns no line.
+    pid : int or None
+        The playlist concerned.
+    message : str
+        What is wrong.
+    """
 
     line: int
     pid: int | None
@@ -52,7 +62,17 @@ class Problem:
 
 @dataclass
 class Submission:
-    """A parsed submission: team, email and the track list of each pid (file order)."""
+    """A parsed submission: team, email and the track list of each pid (file order).
+
+    Parameters
+    ----------
+    team, email : str
+        The ``team_info`` values.
+    rows : dict
+        Pid -> track URIs.
+    lines : dict
+        Pid -> line number.
+    """
 
     team: str
     email: str
@@ -77,6 +97,25 @@ def parse_submission(path: str | Path) -> tuple[Submission, list[Problem]]:
     """Read a submission file leniently; return it with the format problems found.
 
     Duplicate pid lines keep the first occurrence (and are reported).
+
+    Parameters
+    ----------
+    path : str or Path
+        Submission CSV; blank lines and ``#`` comments are skipped.
+
+    Returns
+    -------
+    submission : Submission
+        What could be read (team and email are empty when the ``team_info`` line is
+        missing or malformed).
+    problems : list of Problem
+        Format problems: ``team_info`` line, pids that are not integers, duplicate
+        pids, an empty file.
+
+    Raises
+    ------
+    ApcInputError
+        If the file does not exist.
     """
     path = Path(path)
     if not path.is_file():
@@ -139,7 +178,26 @@ def check_rows(
     lines: Mapping[int, int] | None = None,
     n_tracks: int = N_TRACKS,
 ) -> list[Problem]:
-    """Problems of pid -> track rows against a challenge set (counts, duplicates, seeds, pids)."""
+    """Check pid -> track rows against a challenge set (counts, duplicates, seeds, pids).
+
+    Parameters
+    ----------
+    rows : mapping of int to sequence of str
+        Pid -> recommended track URIs.
+    challenge : Challenge
+        The challenge set.
+    lines : mapping of int to int, optional
+        Pid -> line number in the file, for the messages.
+    n_tracks : int, default N_TRACKS
+        Exact number of tracks each row must hold.
+
+    Returns
+    -------
+    list of Problem
+        Unknown and missing pids, wrong track counts, empty or duplicate URIs, seed
+        tracks and (when the challenge set uses Spotify URIs) malformed URIs; empty
+        when the rows are valid.
+    """
     problems: list[Problem] = []
     lines = lines or {}
     by_pid = challenge.by_pid()
@@ -188,7 +246,22 @@ def check_rows(
 def check_submission(
     path: str | Path, challenge: Challenge | str | Path
 ) -> tuple[Submission, list[Problem]]:
-    """Every problem of the submission file ``path`` against ``challenge``."""
+    """Find every problem of a submission file against a challenge set.
+
+    Parameters
+    ----------
+    path : str or Path
+        Submission CSV.
+    challenge : Challenge, str or Path
+        The challenge set, or its ``challenge_set.json``.
+
+    Returns
+    -------
+    submission : Submission
+        What could be read.
+    problems : list of Problem
+        Format problems followed by those of :func:`check_rows`.
+    """
     if not isinstance(challenge, Challenge):
         challenge = read_challenge(challenge)
     sub, problems = parse_submission(path)
@@ -211,6 +284,23 @@ def _raise(problems: list[Problem], file: str) -> None:
 def validate_submission(path: str | Path, challenge: Challenge | str | Path) -> Submission:
     """Parse and check a submission; raise :class:`ApcInputError` on the first problem.
 
+    Parameters
+    ----------
+    path : str or Path
+        Submission CSV.
+    challenge : Challenge, str or Path
+        The challenge set, or its ``challenge_set.json``.
+
+    Returns
+    -------
+    Submission
+        The valid submission.
+
+    Raises
+    ------
+    ApcInputError
+        Naming the first problem (and how many more there are).
+
     Examples
     --------
     >>> validate_submission("submission.csv", "challenge_set.json")  # doctest: +SKIP
@@ -230,6 +320,22 @@ def write_submission(
     challenge: Challenge | str | Path,
 ) -> Path:
     """Check ``rows`` (pid -> 500 track URIs) and write them in challenge order, atomically.
+
+    Parameters
+    ----------
+    rows : mapping of int to sequence of str
+        Pid -> recommended track URIs.
+    path : str or Path
+        Submission CSV to write; parent folders are created.
+    team, email : str
+        The ``team_info`` line.
+    challenge : Challenge, str or Path
+        The challenge set, or its ``challenge_set.json``.
+
+    Returns
+    -------
+    Path
+        ``path``.
 
     Raises
     ------
@@ -278,6 +384,8 @@ def fill_rows(
         pid -> seed track URIs.
     fallback : sequence of str
         A global ranking (e.g. most popular tracks) used to fill short lists.
+    n_tracks : int, default N_TRACKS
+        Length of every row.
 
     Returns
     -------
@@ -285,6 +393,11 @@ def fill_rows(
         pid -> exactly ``n_tracks`` distinct non-seed URIs.
     report : dict
         ``filled_rows`` (rows that needed the fallback) and ``filled_tracks``.
+
+    Raises
+    ------
+    ApcInputError
+        If a row cannot reach ``n_tracks`` distinct non-seed tracks.
     """
     rows: dict[int, list[str]] = {}
     filled_rows = filled_tracks = 0
@@ -321,7 +434,15 @@ def fill_rows(
 
 @dataclass
 class SubmissionResult:
-    """What :func:`make_submission` wrote and how many rows needed the fallback."""
+    """What :func:`make_submission` wrote and how many rows needed the fallback.
+
+    Parameters
+    ----------
+    path : Path
+        The submission file.
+    report : dict
+        Counts and timings (see :func:`make_submission`).
+    """
 
     path: Path
     report: dict[str, Any]
@@ -358,12 +479,24 @@ def make_submission(
         The ``team_info`` line.
     params : dict, optional
         Model hyper-parameters.
+
+    Returns
+    -------
+    SubmissionResult
+        The path written and a report: playlists, fit and recommend seconds, rows
+        and tracks filled from the fallback, pids the model returned nothing for,
+        and counts from reading the challenge set (prefixed ``challenge_``).
+
+    Raises
+    ------
+    ApcInputError
+        On bad team information (before fitting), unreadable inputs, or rows that
+        cannot make a valid submission.
     """
     import time
 
-    from apc.datasets.mpd import read_challenge_set
-
     from apc.datasets import load_corpus
+    from apc.datasets.mpd import read_challenge_set
     from apc.models.registry import create_model
 
     ch = read_challenge(challenge)

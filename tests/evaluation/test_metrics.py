@@ -172,3 +172,14 @@ def test_blocked_bitmap_equals_single_block(monkeypatch):
     monkeypatch.setattr(M, "BITMAP_CELLS", n * 7)  # blocks of 7 queries
     blocked, _ = M.hit_matrix(recs, queries)
     np.testing.assert_array_equal(full, blocked)
+
+
+def test_explicit_zeros_in_a_targets_matrix_are_not_targets():
+    import scipy.sparse as sp
+
+    recs = np.array([[0, 1, 2]])
+    # row 0 targets {0, 3}; track 0 masked out by a product that keeps an explicit zero
+    targets = sp.csr_array((np.array([0.0, 1.0]), np.array([0, 3]), np.array([0, 2])), shape=(1, 4))
+    assert targets.nnz == 2
+    assert M.recall_at_k(recs, targets, 3)[0] == 0.0
+    assert M.hit_at_k(recs, targets, 3)[0] == 0.0

@@ -26,7 +26,24 @@ class Executor(Protocol):
         shared: dict[str, Any],
         key: Callable[[Any], str],
     ) -> Iterator[tuple[int, Any]]:
-        """Run ``fn(task, shared[key(task)])`` for every task; yield ``(index, result)``."""
+        """Run ``fn(task, shared[key(task)])`` for every task.
+
+        Parameters
+        ----------
+        fn : callable
+            ``fn(task, shared_object) -> result``.
+        tasks : list
+            Small task descriptions.
+        shared : dict
+            Large objects (the splits) that tasks refer to by key.
+        key : callable
+            ``key(task)``: the key in ``shared`` of the object ``task`` needs.
+
+        Yields
+        ------
+        tuple of (int, Any)
+            ``(index, result)`` as cells finish, in any order.
+        """
         ...
 
     def close(self) -> None:
@@ -45,6 +62,16 @@ def make_executor(name: str, *, address: str | None = None, **options: Any) -> E
         Ray cluster address; default ``$RAY_ADDRESS``, else a local Ray on loopback.
     **options
         Passed to the executor (e.g. ``num_cpus`` for a local Ray).
+
+    Returns
+    -------
+    Executor
+        A ``LocalExecutor`` or a ``RayExecutor``.
+
+    Raises
+    ------
+    ApcInputError
+        If ``name`` is neither ``"local"`` nor ``"ray"``.
     """
     if name == "local":
         from apc.bench.executors.local import LocalExecutor

@@ -18,9 +18,26 @@ class LocalExecutor:
         shared: dict[str, Any],
         key: Callable[[Any], str],
     ) -> Iterator[tuple[int, Any]]:
-        """Yield ``(index, fn(task, shared[key(task)]))`` in task order."""
+        """Run the tasks one after another, in task order.
+
+        Parameters
+        ----------
+        fn : callable
+            ``fn(task, shared_object) -> result``.
+        tasks : list
+            Small task descriptions.
+        shared : dict
+            Large objects (the splits) that tasks refer to by key.
+        key : callable
+            ``key(task)``: the key in ``shared`` of the object ``task`` needs.
+
+        Yields
+        ------
+        tuple of (int, Any)
+            ``(index, fn(task, shared[key(task)]))``.
+        """
         for i, task in enumerate(tasks):
             yield i, fn(task, shared[key(task)])
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Release nothing (there is nothing to release)."""

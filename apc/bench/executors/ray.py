@@ -86,7 +86,28 @@ class RayExecutor:
         shared: dict[str, Any],
         key: Callable[[Any], str],
     ) -> Iterator[tuple[int, Any]]:
-        """Submit every task, then yield ``(index, result)`` as they finish."""
+        """Submit every task, then yield ``(index, result)`` as they finish.
+
+        Each shared object is put in the Ray object store once; tasks still pending
+        when the generator is closed are cancelled.
+
+        Parameters
+        ----------
+        fn : callable
+            ``fn(task, shared_object) -> result``.
+        tasks : list
+            Small task descriptions.
+        shared : dict
+            Large objects (the splits) that tasks refer to by key.
+        key : callable
+            ``key(task)``: the key in ``shared`` of the object ``task`` needs.
+
+        Yields
+        ------
+        tuple of (int, Any)
+            ``(index, result)`` in completion order; a task that died yields a
+            ``CellCrashed`` result.
+        """
         ray = self._ray
         remote = ray.remote(num_cpus=self.cpus_per_cell, max_retries=0)(fn)
         refs = {k: ray.put(v) for k, v in shared.items()}
