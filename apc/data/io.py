@@ -251,4 +251,9 @@ def load_playlists(path: str | Path, *, verify: bool = True):
                 file=str(path / "manifest.json"),
                 field=f"counts.{key}",
             )
-    return Playlists(indptr, items, tracks, artists, meta, manifest.get("info", {}))
+    info = dict(manifest.get("info", {}))
+    root = info.get("audio_root")
+    if isinstance(root, str) and not Path(root).is_absolute():
+        # a relative audio root is relative to the corpus folder, not to the caller's cwd
+        info["audio_root"] = str((path / root).resolve())
+    return Playlists(indptr, items, tracks, artists, meta, info)

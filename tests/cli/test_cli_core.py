@@ -71,3 +71,11 @@ def test_fit_then_recommend_roundtrip(tmp_path):
     assert lines[0] == "query,rank,track_id,score"
     # query 0 (seed a): b is most popular (3 playlists), then c/d (1 each, c has lower index)
     assert lines[1].startswith("0,1,b,") and lines[2].startswith("0,2,c,")
+
+
+def test_python_dash_m_apc_runs_the_cli():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "apc", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "evaluate" in proc.stdout

@@ -115,3 +115,16 @@ def test_queries_subset_and_csr():
     assert q.seeds_csr().toarray().tolist()[0] == [1, 1, 0, 0]
     with pytest.raises(ApcInputError):
         Queries.from_lists([[5]], [[0]], n_tracks=4)
+
+
+def test_relative_audio_root_resolves_against_the_corpus_folder(pl, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    corpus = Playlists(pl.indptr, pl.items, pl.tracks, pl.artists, pl.meta,
+                       dict(pl.info, audio_root="audio"))
+    corpus.save(tmp_path / "c")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    loaded = Playlists.load(tmp_path / "c")
+    assert Path(loaded.info["audio_root"]) == (tmp_path / "c" / "audio").resolve()

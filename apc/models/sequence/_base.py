@@ -228,8 +228,9 @@ class _EpochTimer(pl.Callback):
 
 
 def _progress_enabled() -> bool:
-    flag = os.environ.get("APC_PROGRESS")
-    return flag is None or flag.lower() not in ("0", "false", "no", "")
+    from apc.progress import enabled
+
+    return enabled()  # a terminal on stderr, unless APC_PROGRESS says otherwise
 
 
 # ---------------------------------------------------------------------------- Recommender adapter
