@@ -681,9 +681,10 @@ def check_models(suite: Suite) -> None:
     ------
     ApcInputError
         Naming the suite file and the field ``models[i].model`` of the first model
-        that cannot be resolved.
+        that cannot be resolved, or ``models[i].params`` of the first whose
+        hyper-parameters its constructor rejects.
     """
-    from apc.models.registry import get_model_class
+    from apc.models.registry import create_model, get_model_class
 
     for i, m in enumerate(suite.models):
         try:
@@ -691,6 +692,12 @@ def check_models(suite: Suite) -> None:
         except ApcInputError as e:
             raise ApcInputError(
                 e.message, file=suite.path or None, field=f"models[{i}].model"
+            ) from None
+        try:
+            create_model(m.model, m.params)  # constructing is cheap; fitting comes later
+        except ApcInputError as e:
+            raise ApcInputError(
+                e.message, file=suite.path or None, field=f"models[{i}].params"
             ) from None
 
 

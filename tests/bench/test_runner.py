@@ -276,6 +276,16 @@ def test_unknown_model_is_bad_input_before_any_work(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_unknown_model_parameter_is_bad_input_before_any_work(tmp_path):
+    models = models_toml(("popularity", "popularity"), ("knn", "knn"))
+    models += "params = { no_such_parameter = 3 }\n"
+    path = write_suite(tmp_path / "s.toml", models)
+    with pytest.raises(ApcInputError) as e:
+        run_suite(load_suite(path), tmp_path / "run", cache=None)
+    assert e.value.field == "models[1].params" and "no_such_parameter" in str(e.value)
+    assert not (tmp_path / "run").exists()
+
+
 def _toy():
     pl = Playlists.from_sequences(
         [["a", "b"], ["a", "c"], ["a", "b", "d"], ["e"]]
