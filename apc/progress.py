@@ -51,7 +51,9 @@ def _make():
     )
 
 
-def progress(iterable: Iterable[T], description: str, *, total: int | None = None, unit: str = "") -> Iterator[T]:
+def progress(
+    iterable: Iterable[T], description: str, *, total: int | None = None, unit: str = ""
+) -> Iterator[T]:
     """Iterate over ``iterable`` with a progress bar (if enabled)."""
     if not enabled():
         yield from iterable

@@ -13,14 +13,14 @@ import numpy as np
 
 
 def rng(seed: int | None | np.random.Generator) -> np.random.Generator:
-    """A numpy Generator from a seed (or pass a Generator through)."""
+    """Return a numpy Generator from a seed (a Generator is passed through)."""
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)
 
 
 def derive_seed(root: int, *keys: object) -> int:
-    """A 32-bit seed derived from ``root`` and any hashable identity (order-independent of runs).
+    """Derive a 32-bit seed from ``root`` and any hashable identity (independent of run order).
 
     Examples
     --------
@@ -37,7 +37,7 @@ def spawn(root: int, n: int) -> list[int]:
 
 
 def torch_generator(seed: int | None, device: str = "cpu"):
-    """A ``torch.Generator`` seeded with ``seed`` (torch imported lazily)."""
+    """Return a ``torch.Generator`` seeded with ``seed`` (torch imported lazily)."""
     import torch
 
     g = torch.Generator(device=device)

@@ -32,7 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 from apc.errors import ApcInputError
 

@@ -25,14 +25,39 @@ from apc.data.queries import Queries, Recommendations
 #: Seed used by the test-suite; override with APC_TEST_SEED.
 TEST_SEED = int(os.environ.get("APC_TEST_SEED", "42"))
 
-SHARED_DATA = Path(os.environ.get("APC_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+#: Shared data directory (``<repo>/../shared/data``); override with APC_SHARED_DATA.
+SHARED_DATA = Path(
+    os.environ.get(
+        "APC_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
+)
 
 
 def checkerboard(n_playlists: int = 20, n_per_genre: int = 6) -> Playlists:
-    """Two genres that never mix: playlists ``2i`` hold tracks ``a0..a{n-1}`` (artist A),
-    playlists ``2i+1`` hold ``b0..b{n-1}`` (artist B), each in a rotated order.
+    """Build a corpus of two genres that never mix.
 
-    A query seeded with ``a`` tracks must be continued with ``a`` tracks only.
+    Playlists ``2i`` hold tracks ``a0..a{n-1}`` (artist ``A``, name ``"rock"``),
+    playlists ``2i+1`` hold ``b0..b{n-1}`` (artist ``B``, name ``"jazz"``), each
+    rotated by ``i mod n`` positions. A query seeded with ``a`` tracks must be
+    continued with ``a`` tracks only.
+
+    Parameters
+    ----------
+    n_playlists : int
+        Number of playlists, alternating between the two genres (default 20).
+    n_per_genre : int
+        Tracks per genre, ``n`` above (default 6).
+
+    Returns
+    -------
+    Playlists
+        The corpus, with track artists and playlist names.
+
+    Examples
+    --------
+    >>> pl = checkerboard()
+    >>> len(pl), pl.n_tracks
+    (20, 12)
     """
     seqs, artists, names = [], {}, []
     for p in range(n_playlists):
@@ -47,10 +72,27 @@ def checkerboard(n_playlists: int = 20, n_per_genre: int = 6) -> Playlists:
 
 
 def cycles(n_tracks: int = 12, n_playlists: int = 60, length: int = 8, seed: int = 0) -> Playlists:
-    """Playlists that walk the cycle 0 -> 1 -> ... -> n-1 -> 0 from a random start.
+    """Build playlists that walk the cycle 0 -> 1 -> ... -> n-1 -> 0 from a random start.
 
     Every track is equally popular and co-occurs with many others, so only the order
     tells what comes next: the next track after ``i`` is always ``i + 1 (mod n)``.
+    A first playlist ``t0, ..., t{n-1}`` makes the track index equal the cycle position.
+
+    Parameters
+    ----------
+    n_tracks : int
+        Length of the cycle, ``n`` (default 12).
+    n_playlists : int
+        Random walks besides the first, ordered playlist (default 60).
+    length : int
+        Tracks per random walk (default 8).
+    seed : int
+        Seed of the start positions (default 0).
+
+    Returns
+    -------
+    Playlists
+        ``n_playlists + 1`` playlists over tracks ``t0 .. t{n-1}``.
     """
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, n_tracks, n_playlists)
@@ -60,13 +102,54 @@ def cycles(n_tracks: int = 12, n_playlists: int = 60, length: int = 8, seed: int
     return Playlists.from_sequences(seqs)
 
 
-def queries_from(pl: Playlists, seeds: list[list[int]], targets: list[list[int]], **kw) -> Queries:
-    """Queries over ``pl``'s catalogue from index lists."""
+def queries_from(
+    pl: Playlists, seeds: list[list[int]], targets: list[list[int]], **kw
+) -> Queries:
+    """Build queries over ``pl``'s catalogue from lists of track indices.
+
+    Parameters
+    ----------
+    pl : Playlists
+        Corpus whose catalogue the indices refer to.
+    seeds, targets : list of list of int
+        Seed and target track indices, one list per query.
+    **kw
+        Passed to :meth:`Queries.from_lists` (e.g. ``titles``).
+
+    Returns
+    -------
+    Queries
+        One query per element of ``seeds``.
+    """
     return Queries.from_lists(seeds, targets, n_tracks=pl.n_tracks, **kw)
 
 
-def check_recommendations(recs: Recommendations, queries: Queries, k: int, *, allows_repeats: bool = False) -> None:
-    """Assert the shape/dtype/order/padding invariants of a ``Recommendations``."""
+def check_recommendations(
+    recs: Recommendations, queries: Queries, k: int, *, allows_repeats: bool = False
+) -> None:
+    """Assert the shape/dtype/order/padding invariants of a ``Recommendations``.
+
+    Checks: ``(len(queries), k)`` int32 items and float32 scores; item indices inside
+    the catalogue; ``-1`` padding (scored ``-inf``) only at the end of a row;
+    non-increasing scores; no duplicates in a row; and, unless ``allows_repeats``, no
+    seed track recommended.
+
+    Parameters
+    ----------
+    recs : Recommendations
+        What the model returned for ``queries``.
+    queries : Queries
+        The queries it answered.
+    k : int
+        The list length asked for.
+    allows_repeats : bool
+        Whether seed tracks may be recommended (default False).
+
+    Raises
+    ------
+    AssertionError
+        When an invariant does not hold.
+    """
     assert isinstance(recs, Recommendations)
     assert recs.items.shape == (len(queries), k)
     assert recs.items.dtype == np.int32 and recs.scores.dtype == np.float32
@@ -98,12 +181,15 @@ class RecommenderContract:
     k = 5
 
     def make_model(self):  # pragma: no cover - to be overridden
+        """Return a fresh, unfitted model (subclasses must override)."""
         raise NotImplementedError
 
     def make_corpus(self) -> Playlists:
+        """Return the training corpus (default: :func:`checkerboard`)."""
         return checkerboard()
 
     def make_queries(self, pl: Playlists) -> Queries:
+        """Return five queries over ``pl``: seeds of 0 to 3 tracks, titled and untitled."""
         n = pl.n_tracks
         return queries_from(
             pl,
@@ -118,11 +204,13 @@ class RecommenderContract:
         return self.make_model().fit(pl), pl
 
     def test_fit_returns_self(self):
+        """Check that ``fit`` returns the model itself."""
         pl = self.make_corpus()
         model = self.make_model()
         assert model.fit(pl) is model
 
     def test_not_fitted_raises(self):
+        """Check that ``recommend`` before ``fit`` raises :class:`NotFittedError`."""
         from apc.errors import NotFittedError
 
         pl = self.make_corpus()
@@ -134,19 +222,26 @@ class RecommenderContract:
         raise AssertionError("recommend before fit must raise NotFittedError")
 
     def test_recommendations_well_formed(self):
+        """Check the invariants of :func:`check_recommendations` on fitted output."""
         model, pl = self._fitted()
         q = self.make_queries(pl)
         recs = model.recommend(q, self.k)
-        check_recommendations(recs, q, self.k, allows_repeats=getattr(model, "allows_repeats", False))
+        check_recommendations(
+            recs, q, self.k, allows_repeats=getattr(model, "allows_repeats", False)
+        )
 
     def test_k_larger_than_catalogue_pads(self):
+        """Check that ``k`` above the catalogue size pads rows with ``-1``."""
         model, pl = self._fitted()
         q = self.make_queries(pl)
         recs = model.recommend(q, pl.n_tracks + 3)
-        check_recommendations(recs, q, pl.n_tracks + 3, allows_repeats=getattr(model, "allows_repeats", False))
+        check_recommendations(
+            recs, q, pl.n_tracks + 3, allows_repeats=getattr(model, "allows_repeats", False)
+        )
         assert (recs.items[:, -3:] == -1).all()
 
     def test_batch_equals_single(self):
+        """Check that each query gets the same list alone as in a batch."""
         model, pl = self._fitted()
         q = self.make_queries(pl)
         batch = model.recommend(q, self.k)
@@ -156,6 +251,7 @@ class RecommenderContract:
             np.testing.assert_allclose(single.scores[0], batch.scores[i], rtol=1e-4, atol=1e-5)
 
     def test_deterministic(self):
+        """Check that two fits on the same data give the same lists."""
         pl = self.make_corpus()
         q = self.make_queries(pl)
         a = self.make_model().fit(pl).recommend(q, self.k)
@@ -163,6 +259,7 @@ class RecommenderContract:
         np.testing.assert_array_equal(a.items, b.items)
 
     def test_save_load_roundtrip(self, tmp_path):
+        """Check that ``save`` then ``load`` gives a model with the same output."""
         model, pl = self._fitted()
         q = self.make_queries(pl)
         before = model.recommend(q, self.k)
@@ -173,14 +270,33 @@ class RecommenderContract:
         np.testing.assert_allclose(before.scores, after.scores, rtol=1e-5)
 
     def test_empty_seed_is_answered(self):
+        """Check that a query with an empty seed still gets recommendations."""
         model, pl = self._fitted()
         q = queries_from(pl, [[]], [[0]], titles=np.array(["rock"], dtype=object))
         recs = model.recommend(q, self.k)
         assert (recs.items[0] >= 0).sum() > 0
 
 
-def check_recommender(factory, corpus: Playlists | None = None, tmp_dir: str | Path | None = None) -> None:
-    """Run the :class:`RecommenderContract` checks on ``factory()`` outside pytest."""
+def check_recommender(
+    factory, corpus: Playlists | None = None, tmp_dir: str | Path | None = None
+) -> None:
+    """Run the :class:`RecommenderContract` checks on ``factory()`` outside pytest.
+
+    Parameters
+    ----------
+    factory : callable
+        Called without arguments; returns a fresh, unfitted model.
+    corpus : Playlists, optional
+        Training corpus (default: :func:`checkerboard`).
+    tmp_dir : str or Path, optional
+        Parent of the temporary directory used by the save/load check (default: the
+        system's); the check is skipped for models without ``save``.
+
+    Raises
+    ------
+    AssertionError
+        On the first check that fails.
+    """
     import tempfile
 
     class _C(RecommenderContract):

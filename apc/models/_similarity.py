@@ -47,13 +47,29 @@ def _segment_arange(lengths: np.ndarray) -> np.ndarray:
 
 
 def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Indices ``starts[s] + 0 .. lengths[s] - 1`` of all segments, concatenated (int64)."""
+    """Concatenate the index ranges ``starts[s] .. starts[s] + lengths[s] - 1`` (int64).
+
+    Parameters
+    ----------
+    starts, lengths : np.ndarray
+        First index and length of each segment (same length).
+
+    Returns
+    -------
+    np.ndarray
+        int64 (``lengths.sum()``,): the indices of every segment, in order.
+
+    Examples
+    --------
+    >>> expand_ranges(np.array([10, 3]), np.array([2, 3])).tolist()
+    [10, 11, 3, 4, 5]
+    """
     lengths = np.asarray(lengths, dtype=np.int64)
     return np.repeat(np.asarray(starts, dtype=np.int64), lengths) + _segment_arange(lengths)
 
 
 def topn_mask(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n: int) -> np.ndarray:
-    """Boolean mask over ``data`` selecting the ``n`` largest entries of every CSR row.
+    """Select the ``n`` largest entries of every CSR row, as a boolean mask over ``data``.
 
     Ties are broken by the lower column index, so the result is exactly "sort each row by
     (value descending, column ascending) and keep the first ``n``". Rows with at most
@@ -64,6 +80,18 @@ def topn_mask(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n: int)
     hold a value >= tau), and values above ``tau`` can only lie in the (< n) chunks
     whose maximum exceeds it. Only those candidates (and the ties at ``tau`` when fewer
     than ``n`` values exceed it) are sorted.
+
+    Parameters
+    ----------
+    indptr, indices, data : np.ndarray
+        The CSR arrays (row pointers, column indices, values).
+    n : int
+        Entries kept per row (``n <= 0`` keeps none).
+
+    Returns
+    -------
+    np.ndarray
+        bool, same length as ``data``.
     """
     indptr = np.asarray(indptr, dtype=np.int64)
     lengths = np.diff(indptr)
@@ -166,7 +194,7 @@ def _blocks_by_work(work: np.ndarray, budget: float, max_rows: int | None = None
     cuts = np.searchsorted(cw, np.arange(budget, total, budget), side="right")
     bounds = np.unique(np.concatenate([[0], cuts, [len(work)]]))
     if max_rows:
-        extra = [np.arange(a, b, max_rows) for a, b in zip(bounds[:-1], bounds[1:])]
+        extra = [np.arange(a, b, max_rows) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         bounds = np.unique(np.concatenate(extra + [[len(work)]]))
     return bounds.astype(np.int64)
 
@@ -180,7 +208,7 @@ def _cooc_scipy(x, xt, n, left, right, shrink, exclude_diagonal, work, progress)
     n_items = xt.shape[0]
     parts = []
     bounds = _blocks_by_work(work, WORK_PER_BLOCK)
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         c = sp.csr_array(xt[a:b] @ x)
         rows = np.repeat(np.arange(a, b), np.diff(c.indptr))
         c.data = _values(c.data, rows, c.indices, left, right, shrink)
@@ -201,7 +229,10 @@ except ImportError:  # pragma: no cover
 
 
 def _numba_kernel():
-    """The fused co-occurrence top-n kernel (compiled on first use, cached on disk), or None."""
+    """Return the fused co-occurrence top-n kernel, or None without numba.
+
+    The kernel is compiled on first use and cached on disk; ``APC_NUMBA=0`` disables it.
+    """
     if numba is None or os.environ.get("APC_NUMBA", "1") == "0":
         return None
     return _cooc_kernel
@@ -298,7 +329,7 @@ def _cooc_numba(kernel, x, xt, n, left, right, shrink, exclude_diagonal, work, p
     data, indices, lengths = [], [], []
     # super-blocks bound the (rows x n) output buffers; chunks inside balance the threads
     bounds = _blocks_by_work(work, 16 * WORK_PER_BLOCK, max_rows=max(1, (1 << 24) // max(1, n)))
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         chunk_bounds = a + _blocks_by_work(work[a:b], max(1.0, work[a:b].sum() / 64))
         out_idx = np.empty((b - a) * n, np.int32)
         out_val = np.empty((b - a) * n, np.float32)
@@ -335,7 +366,7 @@ def cooccurrence_topn(
     engine: str = "auto",
     description: str = "co-occurrence",
 ) -> sp.csr_array:
-    r"""Pruned normalised co-occurrence similarity of the columns of a binary matrix.
+    r"""Compute the pruned normalised co-occurrence similarity of a binary matrix's columns.
 
     .. math::
 

@@ -17,7 +17,10 @@ BLOCK_CELLS = 1 << 25
 
 
 def block_rows(n_tracks: int, batch_size: int) -> int:
-    """Number of queries per block so that ``rows x n_tracks`` stays under BLOCK_CELLS."""
+    """Return the queries per block: at most ``batch_size``, ``rows x n_tracks <= BLOCK_CELLS``.
+
+    Always at least 1, so a catalogue wider than ``BLOCK_CELLS`` is scored one query at a time.
+    """
     return int(max(1, min(batch_size, BLOCK_CELLS // max(1, n_tracks))))
 
 
@@ -30,7 +33,7 @@ def _to_dense(scores) -> np.ndarray:
 
 
 def top_k(scores, k: int, *, exclude: sp.csr_array | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Best ``k`` items per row, best first.
+    """Select the best ``k`` items per row, best first.
 
     Parameters
     ----------

@@ -87,11 +87,19 @@ class ScoringRecommender:
         ]
 
     def get_params(self) -> dict[str, Any]:
-        """Hyper-parameters as given to ``__init__`` (scikit-learn style)."""
+        """Return the hyper-parameters as given to ``__init__`` (scikit-learn style)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params: Any) -> Self:
-        """Set hyper-parameters; unknown names raise :class:`ApcInputError`."""
+        """Set hyper-parameters; unknown names raise :class:`ApcInputError`.
+
+        Values are stored as given; they are validated by the next :meth:`fit`.
+
+        Returns
+        -------
+        Self
+            The model itself.
+        """
         valid = set(self._param_names())
         for key, value in params.items():
             if key not in valid:
@@ -132,6 +140,19 @@ class ScoringRecommender:
             Training playlists; its track catalogue defines the item indices.
         features : ItemFeatures, optional
             Per-track features aligned with ``train.tracks`` (content-aware models).
+
+        Returns
+        -------
+        Self
+            The fitted model.
+
+        Raises
+        ------
+        TypeError
+            When ``train`` is not :class:`Playlists`.
+        ApcInputError
+            When ``features`` has the wrong number of rows or a hyper-parameter is
+            invalid for the data.
         """
         if not isinstance(train, Playlists):
             raise TypeError(f"fit() expects Playlists, got {type(train).__name__}")
@@ -154,10 +175,29 @@ class ScoringRecommender:
         return self
 
     def recommend(self, queries: Queries, k: int) -> Recommendations:
-        """Top-``k`` tracks for each query (see :class:`Recommendations`).
+        """Recommend the top-``k`` tracks for each query (see :class:`Recommendations`).
 
         Queries are scored in blocks of at most ``batch_size`` rows (and at most
         ``BLOCK_CELLS`` scores), so the full queries x catalogue matrix never exists.
+
+        Parameters
+        ----------
+        queries : Queries
+            Queries over the catalogue the model was fitted on.
+        k : int
+            List length, >= 1.
+
+        Returns
+        -------
+        Recommendations
+            (len(queries), k) items and scores, best first, ``-1`` / ``-inf`` padded.
+
+        Raises
+        ------
+        NotFittedError
+            When the model is not fitted.
+        ApcInputError
+            When ``k < 1`` or the queries refer to another catalogue size.
         """
         check_is_fitted(self)
         if k < 1:
@@ -187,7 +227,15 @@ class ScoringRecommender:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
-        """Pickle the fitted model to ``path`` (atomically: temp file, then rename)."""
+        """Pickle the fitted model to ``path`` (atomically: temp file, then rename).
+
+        The file holds a small header (class path and parameters), then the model.
+
+        Returns
+        -------
+        Path
+            ``path``; its parent directories are created when missing.
+        """
         check_is_fitted(self)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -208,7 +256,16 @@ class ScoringRecommender:
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        """Load a model written by :meth:`save`."""
+        """Load a model written by :meth:`save`.
+
+        The file is unpickled, which can run arbitrary code: load only trusted files.
+
+        Raises
+        ------
+        ApcInputError
+            When the file is missing, is not an apc model file or holds a model that
+            is not an instance of this class.
+        """
         path = Path(path)
         if not path.exists():
             raise ApcInputError("no such model file", file=str(path))

@@ -76,12 +76,26 @@ def check_choice(value, name: str, choices) -> None:
 
 # --------------------------------------------------------------------------- helpers
 def position_decay(kind: str, steps_back: np.ndarray, length: np.ndarray) -> np.ndarray:
-    r"""Weight of a seed track ``steps_back`` positions before the last one (float32).
+    r"""Weight seed tracks by how many positions they lie before the last one (float32).
 
     With :math:`r` = steps back (0 for the most recent track) and :math:`L` the seed
     length: ``linear`` :math:`1 - r/L`, ``quadratic`` :math:`(1 - r/L)^2`, ``log``
     :math:`\log 1.7 / \log(r + 1.7)`, ``harmonic`` :math:`1/(r+1)`, ``none`` 1. All give
     the most recent track weight 1 (the decays of session-rec's V-SKNN, rescaled so).
+
+    Parameters
+    ----------
+    kind : {"linear", "quadratic", "log", "harmonic", "none"}
+        The decay.
+    steps_back : np.ndarray
+        :math:`r` of each seed track.
+    length : np.ndarray
+        :math:`L`, the length of each track's seed (same shape as ``steps_back``).
+
+    Returns
+    -------
+    np.ndarray
+        float32 weights, same shape as ``steps_back``.
 
     Examples
     --------

@@ -35,7 +35,15 @@ def _choice(value: Any, field: str, options: tuple[str, ...]) -> None:
 
 
 def transitions(train: Playlists) -> tuple[np.ndarray, np.ndarray]:
-    """int64 arrays ``(current, next)`` of every consecutive pair in ``train``."""
+    """Return every consecutive pair of ``train`` as int64 arrays ``(current, next)``.
+
+    Examples
+    --------
+    >>> from apc.data import Playlists
+    >>> cur, nxt = transitions(Playlists.from_sequences([["a", "b", "c"], ["c", "a"]]))
+    >>> cur.tolist(), nxt.tolist()
+    ([0, 1, 2], [1, 2, 0])
+    """
     mask = entry_mask(train.indptr, train.n_entries, 1)[1:]
     return train.items[:-1][mask].astype(np.int64), train.items[1:][mask].astype(np.int64)
 

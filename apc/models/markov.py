@@ -39,10 +39,29 @@ MAX_EM_TRANSITIONS = 200_000
 
 # ---------------------------------------------------------------------------- helpers
 def entry_mask(indptr: np.ndarray, n_entries: int, min_position: int) -> np.ndarray:
-    """Bool (N,): True for entries whose position inside their playlist is >= ``min_position``.
+    """Mark the entries whose position inside their playlist is >= ``min_position``.
 
     Built by clearing the first ``min_position`` slots of every playlist, so no int64
     positions array (8 bytes per entry) is needed at MPD scale.
+
+    Parameters
+    ----------
+    indptr : np.ndarray
+        (P + 1,) playlist boundaries.
+    n_entries : int
+        Total number of entries, ``N``.
+    min_position : int
+        First 0-based position to keep.
+
+    Returns
+    -------
+    np.ndarray
+        bool (N,).
+
+    Examples
+    --------
+    >>> entry_mask(np.array([0, 3, 4]), 4, 1).tolist()
+    [False, True, True, False]
     """
     mask = np.ones(n_entries, dtype=bool)
     starts = indptr[:-1]
@@ -53,9 +72,14 @@ def entry_mask(indptr: np.ndarray, n_entries: int, min_position: int) -> np.ndar
 
 
 def csr_lookup(m: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """float64 values ``m[rows[i], cols[i]]`` (0 where not stored), vectorised.
+    """Look up ``m[rows[i], cols[i]]`` for every ``i``, vectorised (0 where not stored).
 
     ``m`` must be canonical (sorted indices, no duplicates).
+
+    Returns
+    -------
+    np.ndarray
+        float64, same length as ``rows``.
     """
     n = m.shape[1]
     keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * n + m.indices
@@ -69,7 +93,7 @@ def csr_lookup(m: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
 
 
 def row_selector(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape) -> sp.csr_array:
-    """Sparse (B, n_rows) matrix with ``values`` at ``(rows, cols)``.
+    """Build a sparse float32 matrix of ``shape`` with ``values`` at ``(rows, cols)``.
 
     ``sel @ M`` then picks (and scales) rows of ``M``.
     """
@@ -297,7 +321,10 @@ class SparsePriorRecommender(ScoringRecommender):
         return out
 
     def recommend(self, queries: Queries, k: int) -> Recommendations:
-        """Top-``k`` tracks per query (exact; see the module docstring for how)."""
+        """Recommend the top-``k`` tracks per query (exact; see the module docstring for how).
+
+        Same contract as :meth:`ScoringRecommender.recommend`.
+        """
         check_is_fitted(self)
         if k < 1:
             raise ApcInputError(f"k must be >= 1, got {k}", field="k")
@@ -341,7 +368,14 @@ class SparsePriorRecommender(ScoringRecommender):
 def transition_counts(
     train: Playlists, order: int
 ) -> tuple[list[np.ndarray | None], list[sp.csr_array], list[np.ndarray]]:
-    """Context -> next-track counts for orders 1..``order``.
+    """Count context -> next-track transitions for orders 1..``order``.
+
+    Parameters
+    ----------
+    train : Playlists
+        The training corpus.
+    order : int
+        Longest context, 1 to 3.
 
     Returns
     -------

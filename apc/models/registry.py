@@ -13,18 +13,34 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
-import tomllib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 from apc.errors import ApcInputError
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registered model: its name, import path, one-line summary and origin."""
+    """A registered model: its name, import path, one-line summary and origin.
+
+    Attributes
+    ----------
+    name : str
+        Name accepted by :func:`create_model` (e.g. ``"knn"``).
+    path : str
+        Import path of the class, ``pkg.module:Class``.
+    summary : str
+        One-line description shown by ``apc models``.
+    source : str
+        ``"builtin"``, or the distribution that declared the entry point.
+    """
 
     name: str
     path: str
@@ -37,21 +53,45 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "random": ("apc.models.popularity:RandomRecommender", "uniformly random tracks (the floor)"),
     "popularity": ("apc.models.popularity:Popularity", "globally most popular tracks"),
     "title": ("apc.models.title:TitleModel", "playlist-name TF-IDF k-NN (MPD title-only queries)"),
-    "artist-popularity": ("apc.models.artists:ArtistPopularity", "most popular tracks of the seed's artists"),
-    "sagh": ("apc.models.artists:SameArtistGreatestHits", "Same Artist - Greatest Hits (Bonnin & Jannach 2014)"),
-    "cagh": ("apc.models.artists:CollocatedArtistsGreatestHits", "Collocated Artists - Greatest Hits (Bonnin & Jannach 2014)"),
+    "artist-popularity": (
+        "apc.models.artists:ArtistPopularity",
+        "most popular tracks of the seed's artists",
+    ),
+    "sagh": (
+        "apc.models.artists:SameArtistGreatestHits",
+        "Same Artist - Greatest Hits (Bonnin & Jannach 2014)",
+    ),
+    "cagh": (
+        "apc.models.artists:CollocatedArtistsGreatestHits",
+        "Collocated Artists - Greatest Hits (Bonnin & Jannach 2014)",
+    ),
     "knn": ("apc.models.knn:PlaylistKNN", "playlist k-NN with V-SKNN / STAN options"),
     "item-knn": ("apc.models.knn:ItemKNN", "item-based k-NN on track co-occurrence"),
     "markov": ("apc.models.markov:MarkovChain", "first/higher-order Markov chain with back-off"),
     "sr": ("apc.models.rules:SequentialRules", "sequential rules (Ludewig & Jannach 2018)"),
     "ar": ("apc.models.rules:AssociationRules", "association rules (Ludewig & Jannach 2018)"),
-    "lme": ("apc.models.lme:LogisticMarkovEmbedding", "logistic Markov embedding (Chen et al. 2012)"),
+    "lme": (
+        "apc.models.lme:LogisticMarkovEmbedding",
+        "logistic Markov embedding (Chen et al. 2012)",
+    ),
     "song2vec": ("apc.models.song2vec:Song2Vec", "word2vec over playlists (item2vec)"),
-    "gru4rec": ("apc.models.sequence.gru4rec:GRU4Rec", "GRU4Rec session-parallel GRU (Hidasi et al.)"),
-    "attn-gru": ("apc.models.sequence.attn_gru:AttentiveBiGRU", "attentive bi-GRU (Sachdeva et al. 2018)"),
+    "gru4rec": (
+        "apc.models.sequence.gru4rec:GRU4Rec",
+        "GRU4Rec session-parallel GRU (Hidasi et al.)",
+    ),
+    "attn-gru": (
+        "apc.models.sequence.attn_gru:AttentiveBiGRU",
+        "attentive bi-GRU (Sachdeva et al. 2018)",
+    ),
     "sasrec": ("apc.models.sequence.sasrec:SASRec", "self-attention next-track model (SASRec)"),
-    "profile": ("apc.models.hybrid.profile:ProfileModel", "profile-based hybrid DNN (Vall et al. 2019)"),
-    "membership": ("apc.models.hybrid.membership:MembershipModel", "membership-based hybrid DNN (Vall et al. 2019)"),
+    "profile": (
+        "apc.models.hybrid.profile:ProfileModel",
+        "profile-based hybrid DNN (Vall et al. 2019)",
+    ),
+    "membership": (
+        "apc.models.hybrid.membership:MembershipModel",
+        "membership-based hybrid DNN (Vall et al. 2019)",
+    ),
     "content-knn": ("apc.models.hybrid.content_knn:ContentKNN", "cosine on content features"),
 }
 
@@ -65,7 +105,16 @@ def _module_exists(path: str) -> bool:
 
 
 def available_models() -> list[ModelSpec]:
-    """All models that can be created by name: built-ins and entry points."""
+    """List the models that can be created by name: built-ins and entry points.
+
+    Built-ins whose module cannot be found are left out; an entry point whose name
+    is already taken by an available built-in is ignored.
+
+    Returns
+    -------
+    list of ModelSpec
+        Built-ins first (in :data:`BUILTIN` order), then the ``apc.models`` entry points.
+    """
     specs = [
         ModelSpec(name, path, summary)
         for name, (path, summary) in BUILTIN.items()
@@ -74,18 +123,50 @@ def available_models() -> list[ModelSpec]:
     known = {s.name for s in specs}
     for ep in entry_points(group="apc.models"):
         if ep.name not in known:
-            specs.append(ModelSpec(ep.name, ep.value, "third-party (entry point)", ep.dist.name if ep.dist else "entry point"))
+            specs.append(
+                ModelSpec(
+                    ep.name,
+                    ep.value,
+                    "third-party (entry point)",
+                    ep.dist.name if ep.dist else "entry point",
+                )
+            )
     return specs
 
 
 def import_path(path: str) -> Any:
-    """Import ``pkg.module:Attr`` (or ``pkg.module.Attr``) and return the attribute."""
+    """Import ``pkg.module:Attr`` (or ``pkg.module.Attr``) and return the attribute.
+
+    Parameters
+    ----------
+    path : str
+        Module and attribute separated by ``:`` (the attribute may be dotted, e.g.
+        ``pkg.mod:Outer.Inner``), or a dotted path whose last part is the attribute.
+
+    Returns
+    -------
+    object
+        The attribute.
+
+    Raises
+    ------
+    ApcInputError
+        When ``path`` is malformed, the module cannot be imported or lacks the
+        attribute.
+
+    Examples
+    --------
+    >>> import_path("apc.models.popularity:Popularity").__name__
+    'Popularity'
+    """
     if ":" in path:
         module, _, attr = path.partition(":")
     else:
         module, _, attr = path.rpartition(".")
     if not module or not attr:
-        raise ApcInputError(f"not an import path: {path!r} (expected 'pkg.module:Class')", field="model")
+        raise ApcInputError(
+            f"not an import path: {path!r} (expected 'pkg.module:Class')", field="model"
+        )
     try:
         mod = importlib.import_module(module)
     except ImportError as e:
@@ -100,7 +181,24 @@ def import_path(path: str) -> Any:
 
 
 def get_model_class(name: str) -> Any:
-    """Resolve a registry name, entry-point name or import path to a model class."""
+    """Resolve a registry name, entry-point name or import path to a model class.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`available_models`, else an import path
+        (``pkg.module:Class``, see :func:`import_path`).
+
+    Returns
+    -------
+    type
+        The model class (not instantiated).
+
+    Raises
+    ------
+    ApcInputError
+        When ``name`` is neither a known model nor an importable path.
+    """
     for spec in available_models():
         if spec.name == name:
             return import_path(spec.path)
@@ -112,6 +210,23 @@ def get_model_class(name: str) -> Any:
 
 def create_model(name: str, params: dict[str, Any] | None = None) -> Any:
     """Instantiate a model by name with keyword hyper-parameters.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, entry-point name or import path (see :func:`get_model_class`).
+    params : dict, optional
+        Keyword arguments of the model's ``__init__``.
+
+    Returns
+    -------
+    object
+        The new, unfitted model.
+
+    Raises
+    ------
+    ApcInputError
+        When the model is unknown or rejects ``params``.
 
     Examples
     --------
@@ -128,6 +243,20 @@ def create_model(name: str, params: dict[str, Any] | None = None) -> Any:
 
 def parse_value(text: str) -> Any:
     """Parse a ``--param`` value: Python/TOML literals (int, float, bool, list), else str.
+
+    ``true``/``false`` (any case) are booleans and ``none``/``null`` is None; other
+    text is tried as a Python literal, then as a comma-separated list (each part
+    parsed the same way), and is otherwise returned unchanged.
+
+    Parameters
+    ----------
+    text : str
+        The text after ``key=``.
+
+    Returns
+    -------
+    object
+        The parsed value.
 
     Examples
     --------
@@ -152,6 +281,28 @@ def parse_params(pairs: list[str] | None, toml_file: str | Path | None = None) -
     """Turn ``["key=value", ...]`` (and optionally a TOML file) into a parameter dict.
 
     Values from ``pairs`` override those of the file.
+
+    Parameters
+    ----------
+    pairs : list of str or None
+        ``key=value`` strings; each value is parsed by :func:`parse_value`.
+    toml_file : str or Path, optional
+        TOML file whose top-level table gives the parameters.
+
+    Returns
+    -------
+    dict
+        Parameter name -> value.
+
+    Raises
+    ------
+    ApcInputError
+        When the file is missing or malformed, or a pair has no ``=`` or no key.
+
+    Examples
+    --------
+    >>> parse_params(["n_neighbors=50", "similarity=jaccard"])
+    {'n_neighbors': 50, 'similarity': 'jaccard'}
     """
     params: dict[str, Any] = {}
     if toml_file is not None:

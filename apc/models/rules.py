@@ -38,6 +38,18 @@ def prune_rows(m: sp.csr_array, top: int) -> sp.csr_array:
 
     Ties at the cut keep the lower track index. Rows with at most ``top`` entries are
     left alone, so only the heavy rows are sorted.
+
+    Parameters
+    ----------
+    m : scipy.sparse.csr_array
+        Canonical (sorted indices, no duplicates).
+    top : int
+        Entries kept per row; ``top <= 0`` returns ``m`` unchanged.
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        Same shape, at most ``top`` entries per row, still canonical.
     """
     nnz = np.diff(m.indptr)
     heavy = nnz > top
@@ -99,12 +111,24 @@ def _stack(pieces: list[sp.csr_array], n: int) -> sp.csr_array:
 def sequential_pair_weights(
     train: Playlists, steps: int, weight: Callable[[int], float], pruning: int
 ) -> sp.csr_array:
-    """SR rules: ``R[a, b]`` sums ``weight(d)`` over ``b`` occurring ``d <= steps`` after ``a``.
+    """Build the SR rules ``R[a, b]``: ``weight(d)`` summed over ``b`` occurring ``d`` after ``a``.
 
-    Entries are grouped by source track (one stable argsort); for each block of source
-    tracks and each distance ``d`` the pairs are ``(items[g], items[g + d])`` for the
-    entries ``g`` with at least ``d`` tracks after them in their playlist. Each block is
-    summed and pruned before the next one is built.
+    Only distances ``1 <= d <= steps`` inside one playlist count. Entries are grouped
+    by source track (one stable argsort); for each block of source tracks and each
+    distance ``d`` the pairs are ``(items[g], items[g + d])`` for the entries ``g`` with
+    at least ``d`` tracks after them in their playlist. Each block is summed and pruned
+    before the next one is built.
+
+    Parameters
+    ----------
+    train : Playlists
+        The training corpus.
+    steps : int
+        Largest distance counted.
+    weight : callable
+        ``weight(d)`` of a pair at distance ``d`` (see :data:`WEIGHTINGS`).
+    pruning : int
+        Rules kept per source track (0 keeps all).
 
     Returns
     -------
@@ -152,10 +176,17 @@ def sequential_pair_weights(
 
 
 def cooccurrence_counts(train: Playlists, pruning: int) -> sp.csr_array:
-    """AR rules: ``R[a, b]`` = number of position pairs holding ``a`` and ``b`` in one playlist.
+    """Build the AR rules: ``R[a, b]`` counts position pairs holding ``a`` and ``b`` in a playlist.
 
     With ``X`` the playlist x track count matrix this is ``X^T X`` without its
     diagonal; it is computed in blocks of source tracks, each pruned before the next.
+
+    Parameters
+    ----------
+    train : Playlists
+        The training corpus.
+    pruning : int
+        Rules kept per source track (0 keeps all).
 
     Returns
     -------

@@ -15,7 +15,7 @@ from apc.models.markov import _check_real
 
 
 def stable_hash(text: str) -> int:
-    """CRC32 of a string: gensim's per-word seeding without Python's salted ``hash``.
+    """Hash a string with CRC32: gensim's per-word seeding without Python's salted ``hash``.
 
     Examples
     --------

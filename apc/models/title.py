@@ -45,13 +45,44 @@ def _tokens(name: str) -> list[str]:
 
 
 class TitleModel(ScoringRecommender):
-    """Title k-NN: score(t) = sum over training playlists p of cos(title, name_p) * [t in p].
+    r"""Title k-NN: score(t) = sum over training playlists p of cos(title, name_p) * [t in p].
+
+    A name's tokens are its normalised words (:func:`normalize_name`) plus the whole
+    normalised name as one more token, weighted by the smoothed inverse document
+    frequency :math:`\mathrm{idf}(w) = \log\frac{1 + P}{1 + \mathrm{df}(w)} + 1` over
+    the ``P`` training playlist names, and L2-normalised. With :math:`v_q` and
+    :math:`v_p` the TF-IDF vectors of the query title and of playlist ``p``'s name,
+
+    .. math::
+
+        s_q(t) = \sum_{p \ni t} v_q^\top v_p, \qquad
+        \mathrm{score}(q, t) = \frac{s_q(t)}{\max_{t'} s_q(t')}
+        + \lambda \frac{\mathrm{pop}(t)}{\max_{t'} \mathrm{pop}(t')}
+
+    (the first term is 0 when no title token is known), with :math:`\lambda` =
+    ``popularity_weight`` and ``pop`` the number of training playlists holding the
+    track. It answers the MPD "title only" queries and is the default empty-seed
+    fallback of :class:`~apc.models.base.ScoringRecommender` models.
 
     Parameters
     ----------
     popularity_weight : float
         Weight of the popularity prior (track popularity / max popularity) added to the
         row-normalised title scores; small, so it only breaks ties (default 1e-3).
+
+    References
+    ----------
+    H. Zamani, M. Schedl, P. Lamere and C.-W. Chen. An analysis of approaches taken in
+    the ACM RecSys Challenge 2018 for automatic music playlist continuation. ACM
+    Transactions on Intelligent Systems and Technology 10(5), 2019.
+
+    Examples
+    --------
+    >>> from apc.testing import checkerboard, queries_from
+    >>> pl = checkerboard()
+    >>> q = queries_from(pl, [[]], [[0]], titles=np.array(["Rock!"], dtype=object))
+    >>> sorted(set(TitleModel().fit(pl).recommend(q, 6).items[0].tolist()))
+    [0, 1, 2, 3, 4, 5]
     """
 
     name = "title"

@@ -31,6 +31,16 @@ def default_feature_names(train: Playlists) -> list[str]:
     ``audio_cnn`` when the corpus has audio (an ``audio_path`` column or the synthetic
     corpus), plus ``tags_w2v`` when the tracks have a ``tags`` column; ``wmf`` (pure
     collaborative factors, no cold start) when neither exists.
+
+    Parameters
+    ----------
+    train : Playlists
+        The training corpus.
+
+    Returns
+    -------
+    list of str
+        Feature-set names for :func:`apc.features.store.build_features`.
     """
     from apc.features.store import has_audio
 
@@ -43,7 +53,20 @@ def default_feature_names(train: Playlists) -> list[str]:
 
 
 def feature_names(spec: str | Sequence[str], train: Playlists) -> list[str]:
-    """Resolve a model's ``features`` parameter (``"auto"``, ``"a,b"`` or a list)."""
+    """Resolve a model's ``features`` parameter (``"auto"``, ``"a,b"`` or a list).
+
+    Parameters
+    ----------
+    spec : str or sequence of str
+        ``"auto"`` (see :func:`default_feature_names`), comma-separated names or a list.
+    train : Playlists
+        The training corpus (used by ``"auto"``).
+
+    Returns
+    -------
+    list of str
+        Feature-set names, validated by :func:`apc.features.store.parse_names`.
+    """
     from apc.features.store import parse_names
 
     if isinstance(spec, str) and spec.strip().lower() == "auto":
@@ -57,6 +80,21 @@ def resolve_features(model, train: Playlists, features: ItemFeatures | None) -> 
     With ``features`` given: the blocks named by ``model.features`` when all of them are
     present, else the whole matrix. Without: built through the feature store from
     ``train`` with the model's ``cache_dir``, ``seed`` and ``feature_options``.
+
+    Parameters
+    ----------
+    model : object
+        A hybrid model: reads ``features``, ``cache_dir``, ``seed`` and
+        ``feature_options``.
+    train : Playlists
+        The training corpus.
+    features : ItemFeatures or None
+        Features passed to ``fit``, aligned with ``train.tracks``.
+
+    Returns
+    -------
+    ItemFeatures
+        One row per track of ``train``.
     """
     spec = model.features
     if features is not None:
@@ -74,7 +112,11 @@ def resolve_features(model, train: Playlists, features: ItemFeatures | None) -> 
                 width = len(range(*features.blocks[n].indices(features.dim)))
                 blocks[n] = slice(start, start + width)
                 start += width
-            return ItemFeatures(features.matrix[:, cols], features.available, blocks)
+            matrix = features.matrix[:, cols]
+            # ``available`` of a concatenation means "in at least one table"; a track that
+            # only the dropped blocks have is all zeros here (align() fills misses with 0)
+            available = features.available & np.any(matrix != 0, axis=1)
+            return ItemFeatures(matrix, available, blocks)
         parse_names(names)  # unknown names raise; known but absent -> use what was given
         return features
     from apc.features.store import build_features
@@ -99,6 +141,28 @@ def preprocess(
 
     Rows of unavailable tracks stay zero. Vall et al. (2019) standardise song features
     and L2-normalise them before the networks.
+
+    Parameters
+    ----------
+    features : ItemFeatures
+        The feature matrix and its availability mask.
+    fit_rows : np.ndarray
+        Rows (indices or a bool mask) whose mean and standard deviation are used;
+        unavailable ones are skipped.
+    standardize : bool
+        Subtract the mean and divide by the standard deviation (default True).
+    normalize : bool
+        Scale every row to unit L2 norm (default True).
+
+    Returns
+    -------
+    np.ndarray
+        float32 (n_tracks, d).
+
+    Raises
+    ------
+    ApcInputError
+        When no row of ``fit_rows`` has features.
     """
     x = features.matrix.astype(np.float32, copy=True)
     avail = features.available
@@ -121,13 +185,27 @@ def preprocess(
 
 
 def dot64(q: np.ndarray, mat: np.ndarray, *, max_cells: int = 1 << 22) -> np.ndarray:
-    """``q @ mat.T`` accumulated in float64, returned as float32 (B, N).
+    """Compute ``q @ mat.T`` in float64 and return it as float32 (B, N).
 
     Scores of nearly tied tracks must not depend on how queries are blocked: float32
     products of different shapes round differently (BLAS picks other kernels), which
     would flip near-ties between a batch and a single query. In float64 the rounding
     is ~1e-16 and vanishes in the final float32 cast. ``mat`` is converted in chunks of
     rows, so no float64 copy of the whole catalogue is made.
+
+    Parameters
+    ----------
+    q : np.ndarray
+        (B, d) query vectors.
+    mat : np.ndarray
+        (N, d) item vectors.
+    max_cells : int
+        Upper bound on the cells of one float64 chunk of ``mat`` (default 2**22).
+
+    Returns
+    -------
+    np.ndarray
+        float32 (B, N).
     """
     q = np.asarray(q, dtype=np.float64)
     n = len(mat)
@@ -142,6 +220,19 @@ def floor_unavailable(scores: np.ndarray, available: np.ndarray) -> np.ndarray:
     """Give tracks without features a score below every other score of their row.
 
     They stay recommendable (last), so lists are never shorter than the catalogue.
+
+    Parameters
+    ----------
+    scores : np.ndarray
+        (B, n_tracks) scores; modified in place.
+    available : np.ndarray
+        bool (n_tracks,): tracks that have features.
+
+    Returns
+    -------
+    np.ndarray
+        ``scores``, with unavailable tracks set to the row minimum over available
+        tracks minus 1 (0 when no track has features).
     """
     if available.all():
         return scores

@@ -25,7 +25,16 @@ from apc.models.hybrid import dot64, floor_unavailable, preprocess, resolve_feat
 
 
 class ContentKNN(ScoringRecommender):
-    """Cosine similarity of content features to the mean of the seed's features.
+    r"""Cosine similarity of content features to the mean of the seed's features.
+
+    .. math::
+
+        \mathrm{score}(q, t) = \cos\Big(\frac{1}{|S_q|}\sum_{s \in S_q} \hat{f}_s,\ \hat{f}_t\Big)
+
+    with :math:`\hat{f}` the standardised, L2-normalised features and :math:`S_q` the
+    seed tracks that have features. Tracks without features score below every other
+    track of the row; when no seed track has features, every track with features
+    scores 0.
 
     Parameters
     ----------

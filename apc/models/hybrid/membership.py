@@ -95,7 +95,20 @@ class MembershipNet(nn.Module):
         self.width = width
 
     def playlist(self, group: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Mean of the transformed features of the valid songs: (B, G, d) -> (B, width)."""
+        """Encode playlist sides as the mean ``f`` of their valid songs.
+
+        Parameters
+        ----------
+        group : torch.Tensor
+            (B, G, d) features of the songs of each playlist side.
+        mask : torch.Tensor
+            (B, G) bool, True at valid positions.
+
+        Returns
+        -------
+        torch.Tensor
+            (B, width) :math:`h(p)`; zero for a side without valid songs.
+        """
         b, g, d = group.shape
         flat_mask = mask.reshape(-1)
         enc = self.song(group.reshape(-1, d)[flat_mask])  # (n_valid, width)
@@ -105,12 +118,26 @@ class MembershipNet(nn.Module):
         return out.reshape(b, g, -1).sum(dim=1) / counts  # (B, width)
 
     def logits(self, h_playlist: torch.Tensor, h_song: torch.Tensor) -> torch.Tensor:
-        """Match of paired rows: (B, width), (B, width) -> (B,)."""
+        """Return the match logits :math:`m(h(p), f(x_t))` of paired rows.
+
+        Parameters
+        ----------
+        h_playlist : torch.Tensor
+            (B, width) playlist encodings from :meth:`playlist`.
+        h_song : torch.Tensor
+            (B, width) song encodings ``f(x)``.
+
+        Returns
+        -------
+        torch.Tensor
+            (B,) logits of "row ``b``'s song belongs to row ``b``'s playlist".
+        """
         if self.match == "dot":
             return (self.playlist_head(h_playlist) * self.song_head(h_song)).sum(dim=1) + self.bias
         return self.decision(torch.cat([h_playlist, h_song], dim=1)).squeeze(1)
 
-    def forward(self, group, mask, items):  # noqa: D102
+    def forward(self, group, mask, items):
+        """Return the (B,) logits of candidates ``items`` (B, d) for sides ``group``, ``mask``."""
         return self.logits(self.playlist(group, mask), self.song(items))
 
 
@@ -121,7 +148,8 @@ class LitMembership(L.LightningModule):
         super().__init__()
         self.net, self.lr, self.weight_decay = net, lr, weight_decay
 
-    def training_step(self, batch, batch_idx):  # noqa: D102
+    def training_step(self, batch, batch_idx):
+        """Return the BCE of a batch ``(group, mask, pos, neg)``: positives 1, negatives 0."""
         group, mask, pos, neg = batch  # (B,G,d) (B,G) (B,d) (B,n_neg,d)
         h_p = self.net.playlist(group, mask)  # (B, width)
         n_neg = neg.shape[1]
@@ -134,7 +162,8 @@ class LitMembership(L.LightningModule):
         self.log("train_loss", loss, prog_bar=True, batch_size=len(pos))
         return loss
 
-    def configure_optimizers(self):  # noqa: D102
+    def configure_optimizers(self):
+        """Return Adam with the model's learning rate and weight decay."""
         return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
 
@@ -215,12 +244,24 @@ class _EpochSetter(L.Callback):
     def __init__(self, dataset) -> None:
         self.dataset = dataset
 
-    def on_train_epoch_start(self, trainer, pl_module) -> None:  # noqa: D102
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        """Pass the starting epoch to the dataset, which seeds its batches with it."""
         self.dataset.epoch = trainer.current_epoch
 
 
 class MembershipModel(ScoringRecommender):
-    """Membership hybrid (Vall et al. 2019): the probability that song t belongs to playlist p.
+    r"""Membership hybrid (Vall et al. 2019): the probability that song t belongs to playlist p.
+
+    The "Membership" model of Vall et al. (2019, Sec. 4.2; see the module docstring):
+
+    .. math::
+
+        \Pr(t \in q) = \sigma\big(m(h(q), f(x_t))\big), \qquad
+        h(q) = \frac{1}{|S_q|} \sum_{s \in S_q} f(x_s),
+
+    trained with binary cross-entropy on (playlist, song) pairs against sampled
+    negatives. A query's seed tracks with features (:math:`S_q`) form the playlist
+    side; a query without any is represented by the mean ``f`` of the training songs with features.
 
     Parameters
     ----------
@@ -257,6 +298,12 @@ class MembershipModel(ScoringRecommender):
         Lightning accelerator (default "cpu").
     score_chunk_cells : int
         Bound on (queries x tracks x hidden) cells per decision-network pass (``mlp``).
+
+    References
+    ----------
+    A. Vall, M. Dorfer, H. Eghbal-zadeh, M. Schedl, K. Burjorjee and G. Widmer.
+    "Feature-combination hybrid recommender systems for automated music playlist
+    continuation." User Modeling and User-Adapted Interaction 29(2), 527-572, 2019.
 
     Examples
     --------

@@ -93,7 +93,8 @@ class ProfileNet(nn.Module):
         layers.append(nn.Linear(width, n_out))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102 - (B, d) -> (B, P) logits
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map song features (B, d) to membership logits (B, P)."""
         return self.net(x)
 
 
@@ -107,7 +108,8 @@ class LitProfile(L.LightningModule):
         self.net, self.lr, self.weight_decay = net, lr, weight_decay
         self.positive_weight = float(positive_weight)
 
-    def training_step(self, batch, batch_idx):  # noqa: D102
+    def training_step(self, batch, batch_idx):
+        """Return the weighted BCE of a batch ``(x, y)`` of songs and membership rows."""
         x, y = batch
         logits = self.net(x)
         pos_weight = torch.tensor(self.positive_weight, device=logits.device)
@@ -115,7 +117,8 @@ class LitProfile(L.LightningModule):
         self.log("train_loss", loss, prog_bar=True, batch_size=len(x))
         return loss
 
-    def configure_optimizers(self):  # noqa: D102
+    def configure_optimizers(self):
+        """Return Adam with the model's learning rate and weight decay."""
         return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
 
@@ -139,7 +142,17 @@ class _MembershipRows(torch.utils.data.Dataset):
 
 
 class ProfileModel(ScoringRecommender):
-    """Profiles hybrid (Vall et al. 2019): song features -> playlist-membership profile.
+    r"""Profiles hybrid (Vall et al. 2019): song features -> playlist-membership profile.
+
+    The "Profiles" model of Vall et al. (2019, Sec. 4.1), adapted to held-out
+    playlists (see the module docstring): a network maps song features to the
+    profile :math:`\pi(s) = \sigma(g_\theta(x_s)) \in [0, 1]^P` over the output
+    playlists, and a query is matched to candidates by its mean seed profile,
+
+    .. math::
+
+        \mathrm{score}(q, t) = \cos\Big(\frac{1}{|S_q|} \sum_{s \in S_q} \pi(s),\ \pi(t)\Big)
+        \quad (\text{or the dot product}).
 
     Parameters
     ----------
@@ -178,6 +191,12 @@ class ProfileModel(ScoringRecommender):
         Per-feature-set options for :func:`apc.features.store.build_features`.
     accelerator : str
         Lightning accelerator (default "cpu").
+
+    References
+    ----------
+    A. Vall, M. Dorfer, H. Eghbal-zadeh, M. Schedl, K. Burjorjee and G. Widmer.
+    "Feature-combination hybrid recommender systems for automated music playlist
+    continuation." User Modeling and User-Adapted Interaction 29(2), 527-572, 2019.
 
     Examples
     --------
@@ -251,7 +270,21 @@ class ProfileModel(ScoringRecommender):
             raise ApcInputError("n_layers must be >= 0", field="n_layers")
 
     def output_playlists(self, train: Playlists) -> np.ndarray:
-        """int64: training playlists that get an output unit (see module docstring)."""
+        """Select the training playlists that get an output unit.
+
+        Those with at least ``min_playlist_length`` distinct tracks; when there are more
+        than ``max_playlists``, the longest ones (ties: lower index).
+
+        Parameters
+        ----------
+        train : Playlists
+            The training corpus.
+
+        Returns
+        -------
+        np.ndarray
+            int64 sorted playlist rows of ``train``.
+        """
         lengths = np.diff(train.to_csr().indptr)  # distinct tracks per playlist
         cand = np.flatnonzero(lengths >= int(self.min_playlist_length))
         if len(cand) > int(self.max_playlists):
@@ -316,7 +349,21 @@ class ProfileModel(ScoringRecommender):
     def predict_profiles(
         self, tracks: np.ndarray | None = None, *, batch: int = 4096
     ) -> np.ndarray:
-        r"""Predicted profiles :math:`\pi(t)`, float32 (n, P); zero rows without features."""
+        r"""Predict the profiles :math:`\pi(t)` of tracks with the fitted network.
+
+        Parameters
+        ----------
+        tracks : np.ndarray, optional
+            Track indices (default: the whole catalogue).
+        batch : int
+            Tracks per forward pass (default 4096).
+
+        Returns
+        -------
+        np.ndarray
+            float32 (n, P) membership probabilities; zero rows for tracks without
+            features.
+        """
         idx = np.arange(len(self.x_)) if tracks is None else np.asarray(tracks)
         out = np.zeros((len(idx), len(self.units_)), dtype=np.float32)
         for start in range(0, len(idx), batch):

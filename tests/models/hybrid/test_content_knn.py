@@ -77,6 +77,18 @@ def test_feature_blocks_are_selected_by_name():
         ContentKNN(features="mystery").fit(pl, feats)
 
 
+def test_selected_block_keeps_only_tracks_that_block_has():
+    # track 1 exists only in the audio block (zeros in wmf, as align() fills misses)
+    matrix = np.array([[1.0, 2.0, 0.5, 0.5], [0.0, 0.0, 0.3, 0.1], [0.0, 0.0, 0.0, 0.0]])
+    feats = ItemFeatures(matrix, np.array([True, True, False]),
+                         {"wmf": slice(0, 2), "audio_cnn": slice(2, 4)})
+    pl = Playlists.from_sequences([["a", "b", "c"]])
+    sel = resolve_features(type("M", (), {"features": ["wmf"]})(), pl, feats)
+    assert sel.available.tolist() == [True, False, False]
+    sel = resolve_features(type("M", (), {"features": ["audio_cnn"]})(), pl, feats)
+    assert sel.available.tolist() == [True, True, False]
+
+
 def test_auto_features_rule():
     pl = checkerboard()
     assert default_feature_names(pl) == ["wmf"]
