@@ -1,4 +1,4 @@
-"""Content features and hybrid models: the evidence tables of benchmarks/results/content.md.
+"""Content features and hybrid models: the evidence tables of benchmarks/RESULTS.md ("Content features", "Hybrid models").
 
 Sub-commands (each prints a Markdown table, with the command line and the machine):
 
@@ -179,6 +179,8 @@ def cmd_factors(args) -> str:
 MODEL_SPECS = {
     "random": ("random", {}),
     "popularity": ("popularity", {}),
+    "knn": ("knn", {}),
+    "cagh": ("cagh", {}),
     "content-knn": ("content-knn", {}),
     "profile": ("profile", {}),
     "membership": ("membership", {}),
@@ -196,7 +198,11 @@ def evaluate_split(split, feature_sets: list[str], args, label: str) -> pd.DataF
     pop = train.item_popularity()
     cold = pop == 0
     targets = queries.targets_csr()
-    cold_targets = sp.csr_array(targets.multiply(cold[None, :].astype(np.float32)))
+    # keep only the cold entries (multiply() with a dense row keeps explicit zeros, which
+    # the index-based metrics would still count as targets)
+    cold_targets = sp.csr_array(targets, copy=True)
+    cold_targets.data = cold_targets.data * cold[cold_targets.indices]
+    cold_targets.eliminate_zeros()
     has_cold = np.diff(cold_targets.indptr) > 0
     rows = []
     feats_cache: dict[str, object] = {}
