@@ -111,10 +111,9 @@ def write_suite(path: Path, models: str, seeds="[0]") -> Path:
 
 
 def test_end_to_end_rows_match_direct_evaluation(tmp_path):
+    from apc.datasets import load_corpus
     from apc.evaluation.metrics import compute_metrics
     from apc.evaluation.protocols import make_protocol
-
-    from apc.datasets import load_corpus
     from apc.models.registry import create_model
     from apc.random import derive_seed
 
