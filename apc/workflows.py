@@ -424,22 +424,9 @@ def evaluate_models(data: str | Path | Playlists, models: list[tuple[str, dict[s
         timings[name] = {"fit_s": result.fit_seconds, "recommend_s": result.recommend_seconds}
     per_query = pd.concat(frames, ignore_index=True)
     if out is not None:
-        (
-            write_results(
-                per_query, out, split_report=split.report.as_dict(), policies=result.policies
-            )
-            if _accepts_kwargs(write_results)
-            else write_results(per_query, out)
-        )
+        write_results(per_query, out, split_report=split.report.as_dict(), policies=result.policies)
     summary = summarize(per_query, timings)
     return EvaluationRun(summary, per_query, split.report.as_dict(), timings)
-
-
-def _accepts_kwargs(fn) -> bool:
-    import inspect
-
-    params = inspect.signature(fn).parameters
-    return "split_report" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
 def summarize(
@@ -460,9 +447,11 @@ def summarize(
         One row per model, one column per metric label (then ``fit_s`` and
         ``recommend_s`` when ``timings`` is given).
     """
+    from apc.evaluation.metrics import takes_k
+
     df = per_query.copy()
     kk = pd.to_numeric(df["k"], errors="coerce")
-    df["label"] = np.where(kk.notna() & df["metric"].map(_has_cutoff),
+    df["label"] = np.where(kk.notna() & df["metric"].map(takes_k),
                            df["metric"] + "@" + kk.fillna(0).astype(int).astype(str), df["metric"])
     order = list(dict.fromkeys(df["model"]))
     labels = list(dict.fromkeys(df["label"]))
@@ -472,19 +461,6 @@ def summarize(
         table["fit_s"] = [timings.get(m, {}).get("fit_s", np.nan) for m in table.index]
         table["recommend_s"] = [timings.get(m, {}).get("recommend_s", np.nan) for m in table.index]
     return table
-
-
-def _has_cutoff(metric: str) -> bool:
-    try:
-        from apc.evaluation.metrics import METRICS
-
-        fn = METRICS.get(metric)
-        return getattr(fn, "has_cutoff", metric not in NO_CUTOFF)
-    except ImportError:
-        return metric not in NO_CUTOFF
-
-
-NO_CUTOFF = {"rprec", "rprec_mpd", "ndcg_mpd", "clicks_mpd", "coverage"}
 
 
 # ---------------------------------------------------------------------------- demo
