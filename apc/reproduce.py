@@ -381,8 +381,8 @@ def reproduce(
     """
     import json
 
-    from apc.bench.report import summary_table
     from apc.bench.runner import run_suite
+    from apc.bench.tables import summary_table
 
     rep = load_reproduction(path)
     suite = check_recipe(rep)

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from apc.bench import stats
-from apc.bench.report import ALPHA, SET_LEVEL, load_run
+from apc.bench.report import load_run
 from apc.bench.suite import parse_label
+from apc.bench.tables import ALPHA, SET_LEVEL
 from apc.random import derive_seed
 
 

@@ -4,9 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from apc.bench.report import markdown_to_html, summary_table, write_report
+from apc.bench.render import markdown_to_html
+from apc.bench.report import write_report
 from apc.bench.runner import run_suite
 from apc.bench.suite import DatasetSpec, ModelEntry, Suite, load_suite
+from apc.bench.tables import summary_table
 
 
 def make_suite(**kw) -> Suite:

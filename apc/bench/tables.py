@@ -1,0 +1,232 @@
+"""Summary statistics of a benchmark run: per (dataset, model, metric) means, intervals, tests.
+
+:func:`summary_table` gives, for every dataset, model and metric label, the mean over
+replicate seeds of the per-query mean, a stratified percentile bootstrap interval, and
+paired tests of each model against the best model and against the suite's baseline,
+corrected for multiple comparisons within each (dataset, metric) family.
+:func:`cost_table` tabulates fit and recommend times and peak memory.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from apc.bench import stats
+from apc.bench.suite import Suite, parse_label
+
+#: Metric names where lower values are better.
+LOWER_IS_BETTER = {"clicks_mpd"}
+#: Descriptive (beyond-accuracy) metrics: reported with intervals, never ranked or tested.
+DESCRIPTIVE = {"coverage", "popularity", "artist_diversity"}
+#: Metrics computed over the whole set of lists, one value per cell (no per-query spread).
+SET_LEVEL = {"coverage"}
+
+#: Significance level of the markers in the tables.
+ALPHA = 0.05
+
+
+# ---------------------------------------------------------------------- statistics
+def _direction(metric: str) -> int:
+    """+1 higher is better, -1 lower is better, 0 descriptive."""
+    if metric in DESCRIPTIVE:
+        return 0
+    return -1 if metric in LOWER_IS_BETTER else 1
+
+
+def summary_table(
+    results: pd.DataFrame, suite: Suite, models: list[str] | None = None
+) -> pd.DataFrame:
+    """Summarise per-query results: mean, CI and tests against best and baseline.
+
+    Parameters
+    ----------
+    results : pd.DataFrame
+        Long-form per-query results (``dataset, model, label, seed, query, value``).
+    suite : Suite
+        Gives the statistics settings, the baseline and the model order.
+    models : list of str, optional
+        Model order (default: the suite's).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (dataset, model, label). Columns: ``dataset, model, label,
+        metric, k, mean, low, high, n, best, p_best, p_best_adj, p_base,
+        p_base_adj``; ``k`` is -1 for metrics without a cut-off. p-values are NaN
+        where a test does not apply (the best model itself, the baseline itself,
+        descriptive and set-level metrics).
+    """
+    rows = []
+    if results is None or results.empty:
+        return pd.DataFrame(
+            columns=[
+                "dataset",
+                "model",
+                "label",
+                "metric",
+                "k",
+                "mean",
+                "low",
+                "high",
+                "n",
+                "best",
+                "p_best",
+                "p_best_adj",
+                "p_base",
+                "p_base_adj",
+            ]
+        )
+    order = models or [m.name for m in suite.models]
+    for (dataset, label), group in results.groupby(["dataset", "label"], sort=False):
+        metric, k = parse_label(label)
+        direction = _direction(metric)
+        wide = group.pivot(index=["seed", "query"], columns="model", values="value")
+        present = [m for m in order if m in wide.columns]
+        wide = wide[present]
+        intervals = _intervals(wide, metric, suite, (dataset, label))
+        means = {m: intervals[m].mean for m in present}
+        best = None
+        tied: set[str] = set()
+        if direction != 0 and present:
+            score = {m: direction * (v if not math.isnan(v) else -np.inf) for m, v in means.items()}
+            best = max(present, key=score.get)
+            tied = {m for m in present if abs(score[m] - score[best]) <= 1e-12}
+        p_best = {m: float("nan") for m in present}
+        p_base = {m: float("nan") for m in present}
+        if direction != 0 and metric not in SET_LEVEL and best is not None:
+            p_best.update(_tests(wide, best, suite, (dataset, label, "best")))
+            if suite.baseline in wide.columns:
+                p_base.update(_tests(wide, suite.baseline, suite, (dataset, label, "base")))
+        adj_best = _adjust_dict(p_best, suite.correction)
+        adj_base = _adjust_dict(p_base, suite.correction)
+        for m in present:
+            iv = intervals[m]
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": m,
+                    "label": label,
+                    "metric": metric,
+                    "k": -1 if k is None else k,
+                    "mean": iv.mean,
+                    "low": iv.low,
+                    "high": iv.high,
+                    "n": iv.n,
+                    "best": m in tied,
+                    "p_best": p_best[m],
+                    "p_best_adj": adj_best[m],
+                    "p_base": p_base[m],
+                    "p_base_adj": adj_base[m],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _intervals(wide: pd.DataFrame, metric: str, suite: Suite, key: tuple) -> dict[str, Any]:
+    """Mean and bootstrap interval per model column (shared resamples where rows align)."""
+    seeds = wide.index.get_level_values("seed").to_numpy()
+    out: dict[str, Any] = {}
+    complete = [m for m in wide.columns if wide[m].notna().all()]
+    if metric in SET_LEVEL:
+        for m in wide.columns:
+            ok = wide[m].notna().to_numpy()
+            mean = stats.group_mean(wide[m].to_numpy()[ok], seeds[ok])
+            out[m] = stats.Interval(mean, float("nan"), float("nan"), int(ok.sum()))
+        return out
+    if complete:
+        cis = stats.bootstrap_cis(
+            wide[complete].to_numpy(),
+            seeds,
+            n_boot=suite.n_boot,
+            confidence=suite.confidence,
+            seed=_stable_seed(*key),
+        )
+        out.update(zip(complete, cis, strict=True))
+    for m in wide.columns:
+        if m not in out:  # rows missing for this model: its own resamples
+            ok = wide[m].notna().to_numpy()
+            out[m] = stats.bootstrap_ci(
+                wide[m].to_numpy()[ok],
+                seeds[ok],
+                n_boot=suite.n_boot,
+                confidence=suite.confidence,
+                seed=_stable_seed(*key, m),
+            )
+    return out
+
+
+def _tests(wide: pd.DataFrame, ref: str, suite: Suite, key: tuple) -> dict[str, float]:
+    """p-value of every other model against ``ref`` on the (seed, query) pairs both answered."""
+    others = [m for m in wide.columns if m != ref]
+    if not others:
+        return {}
+    diffs = wide[others].sub(wide[ref], axis=0)
+    complete = [m for m in others if diffs[m].notna().all()]
+    out: dict[str, float] = {}
+    if complete and suite.test == "randomization":
+        p = stats.randomization_tests(
+            diffs[complete].to_numpy(), n_perm=suite.n_perm, seed=_stable_seed(*key)
+        )
+        out.update(zip(complete, p.tolist(), strict=True))
+    for m in others:
+        if m not in out:
+            d = diffs[m].dropna().to_numpy()
+            out[m] = stats.paired_test(d, suite.test, n_perm=suite.n_perm, seed=_stable_seed(*key))
+    return out
+
+
+def _stable_seed(*keys: Any) -> int:
+    from apc.random import derive_seed
+
+    return derive_seed(0, *keys)
+
+
+def _adjust_dict(p: dict[str, float], correction: str) -> dict[str, float]:
+    keys = [m for m, v in p.items() if not math.isnan(v)]
+    out = {m: float("nan") for m in p}
+    if keys:
+        adj = stats.adjust(np.array([p[m] for m in keys]), correction)
+        out.update(dict(zip(keys, adj.tolist(), strict=True)))
+    return out
+
+
+def cost_table(cells: list[dict[str, Any]]) -> pd.DataFrame:
+    """Tabulate the cost of each (dataset, model) over the successful cells.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Cell records of a run (``status``, ``dataset``, ``model``, ``fit_seconds``,
+        ``recommend_seconds``, ``fit_peak_bytes``, ``recommend_peak_bytes``).
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``dataset, model, fit_s, recommend_s, fit_peak_mb, rec_peak_mb``:
+        mean seconds and maximum sampled peak memory (MiB) over seeds.
+    """
+    ok = [c for c in cells if c.get("status") == "ok"]
+    if not ok:
+        return pd.DataFrame(
+            columns=["dataset", "model", "fit_s", "recommend_s", "fit_peak_mb", "rec_peak_mb"]
+        )
+    f = pd.DataFrame(ok)
+    for col in ("fit_seconds", "recommend_seconds", "fit_peak_bytes", "recommend_peak_bytes"):
+        if col not in f:
+            f[col] = np.nan
+        f[col] = pd.to_numeric(f[col], errors="coerce")
+    g = f.groupby(["dataset", "model"], sort=False).agg(
+        fit_s=("fit_seconds", "mean"),
+        recommend_s=("recommend_seconds", "mean"),
+        fit_peak_mb=("fit_peak_bytes", "max"),
+        rec_peak_mb=("recommend_peak_bytes", "max"),
+    )
+    g["fit_peak_mb"] /= 2**20
+    g["rec_peak_mb"] /= 2**20
+    return g.reset_index()
+
+
