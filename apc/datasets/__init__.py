@@ -16,6 +16,7 @@ from typing import Any
 
 from apc.data.playlists import Playlists
 from apc.errors import ApcInputError
+from apc.parsing import parse_value
 
 #: Format name -> (module, reader function, fixed options).
 FORMATS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -92,8 +93,6 @@ def parse_synth_spec(spec: str) -> tuple[str, dict[str, Any]]:
     ApcInputError
         If an option is not of the form ``key=value``.
     """
-    from apc.models.registry import parse_value
-
     body = spec.split(":", 1)[1]
     preset, _, query = body.partition("?")
     opts: dict[str, Any] = {}
