@@ -1,12 +1,15 @@
 """The ``apc`` command line: a thin Typer layer over :mod:`apc.workflows` and friends.
 
-One place maps errors: :class:`~apc.errors.ApcInputError` (and missing files) become
-one line on stderr and exit status 2. Heavy libraries (torch, lightning, librosa,
-gensim) are imported only inside the commands that need them, so ``apc --help`` is fast.
+One place maps errors (:func:`error_line`): every error a user can cause (bad input,
+a path that cannot be read or written, a corrupt file) becomes one line on stderr and
+exit status 2; anything else is a bug and keeps its traceback. Heavy libraries (torch,
+lightning, librosa, gensim) are imported only inside the commands that need them, so
+``apc --help`` is fast.
 """
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import click
@@ -15,12 +18,80 @@ from typer.core import TyperGroup
 
 from apc.errors import ApcInputError
 
+# errno values that mean "the user's path or machine", not a bug in apc
+_USER_ERRNOS = {
+    errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EEXIST,
+    errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENAMETOOLONG, errno.ENOTEMPTY,
+    errno.ELOOP, errno.EFBIG, errno.EIO,
+}
+
+
+def error_line(exc: BaseException) -> str | None:
+    """Return the one-line message for an error a user can cause, or ``None`` for a bug.
+
+    The one table of user errors: an :class:`~apc.errors.ApcInputError` (which the
+    readers raise with the file, record and field), an :class:`OSError` on a path
+    (missing, not permitted, a folder where a file was expected, a full or read-only
+    disk), undecodable text, malformed TOML / JSON, a corrupt parquet file and an
+    unreadable pickle. Readers convert most of these into an ``ApcInputError`` naming
+    the file; the entries below are the fallback for the ones they do not.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception that ended a command.
+
+    Returns
+    -------
+    str or None
+        The message (without the ``apc: error:`` prefix), on one line; ``None`` when
+        the exception is not a user error and should keep its traceback.
+    """
+    import json
+    import pickle
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    msg: str | None = None
+    if isinstance(exc, ApcInputError):
+        msg = str(exc)
+    elif isinstance(exc, UnicodeDecodeError):
+        msg = f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8"
+    elif isinstance(exc, tomllib.TOMLDecodeError):
+        msg = f"invalid TOML: {exc}"
+    elif isinstance(exc, json.JSONDecodeError):
+        msg = f"invalid JSON: {exc}"
+    elif isinstance(exc, pickle.UnpicklingError):
+        msg = f"not a readable pickle: {exc}"
+    elif isinstance(exc, OSError) and (exc.filename is not None or exc.errno in _USER_ERRNOS):
+        what = exc.strerror or str(exc)
+        if exc.filename is None:
+            msg = what
+        elif exc.filename2 is not None:
+            msg = f"{exc.filename} -> {exc.filename2}: {what}"
+        else:
+            msg = f"{exc.filename}: {what}"
+    elif _is_arrow_invalid(exc):
+        msg = f"corrupt or unreadable data file: {exc}"
+    if msg is None:
+        return None
+    return " ".join(msg.split())  # one line, whatever the message held
+
+
+def _is_arrow_invalid(exc: BaseException) -> bool:
+    # pyarrow is heavy and optional here: only look at it when it is already loaded
+    pa_lib = sys.modules.get("pyarrow.lib")
+    return pa_lib is not None and isinstance(exc, getattr(pa_lib, "ArrowInvalid", ()))
+
 
 class ApcGroup(TyperGroup):
-    """Root command group that turns input errors into one line + exit code 2."""
+    """Root command group that turns user errors into one line + exit code 2."""
 
     def invoke(self, ctx: click.Context):
-        """Invoke the command; print input errors as one line and exit with status 2.
+        """Invoke the command; print user errors as one line and exit with status 2.
 
         Parameters
         ----------
@@ -35,16 +106,16 @@ class ApcGroup(TyperGroup):
         Raises
         ------
         typer.Exit
-            With code 2 on :class:`~apc.errors.ApcInputError` or
-            :class:`FileNotFoundError`.
+            With code 2 on an error :func:`error_line` knows; any other exception (a
+            bug) propagates with its traceback.
         """
         try:
             return super().invoke(ctx)
-        except ApcInputError as e:
-            typer.echo(f"apc: error: {e}", err=True)
-            raise typer.Exit(2) from None
-        except FileNotFoundError as e:
-            typer.echo(f"apc: error: {e.filename or ''}: {e.strerror or e}", err=True)
+        except Exception as e:
+            line = error_line(e)
+            if line is None:
+                raise
+            typer.echo(f"apc: error: {line}", err=True)
             raise typer.Exit(2) from None
 
 

@@ -1,13 +1,17 @@
-"""Shared CLI helpers: rich console, tables, option parsing."""
+"""Shared CLI helpers: rich console, tables, output-path checks."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import os
+from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+
+from apc.errors import ApcInputError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -57,3 +61,53 @@ def dict_table(d: dict[str, Any], *, title: str | None = None) -> Table:
     for k, v in d.items():
         table.add_row(str(k), fmt(v) if not isinstance(v, int) else f"{v:,}")
     return table
+
+
+def check_writable_output(path: str | Path, kind: Literal["file", "dir"] = "file") -> Path:
+    """Refuse an output path that cannot be written, before any long work starts.
+
+    Checks, without creating anything: a file output must not be an existing folder
+    and a folder output must not be an existing file; the nearest existing folder on
+    the way (``path`` itself for an existing folder output, else its parent, or the
+    parent's parent...) must be a folder, not a file, and writable (not read-only, not
+    on a read-only file system). Replacing an existing output is the writer's own rule.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output file or folder.
+    kind : {"file", "dir"}
+        What the command writes at ``path``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ApcInputError
+        Naming the path and what is wrong with it.
+    """
+    path = Path(path)
+    if kind == "file" and path.is_dir():
+        raise ApcInputError("is a folder; give the name of the file to write", file=str(path))
+    if kind == "dir" and path.exists() and not path.is_dir():
+        raise ApcInputError("is a file, not a folder; give a folder to write", file=str(path))
+    folder = path if kind == "dir" else path.parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ApcInputError(f"cannot write it: {folder} is a file, not a folder",
+                            file=str(path))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        why = "read-only file system" if _read_only_fs(folder) else "permission denied"
+        raise ApcInputError(f"cannot write in folder {folder} ({why})", file=str(path))
+    return path
+
+
+def _read_only_fs(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False

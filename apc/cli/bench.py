@@ -39,16 +39,18 @@ def run(
         typer.Option(help="Ray cluster address (default $RAY_ADDRESS, else a local Ray)."),
     ] = None,
     ray_cpus: Annotated[
-        int | None, typer.Option(help="CPUs of a local Ray (default: all).")
+        int | None, typer.Option(min=1, help="CPUs of a local Ray (default: all).")
     ] = None,
     plots: Annotated[bool, typer.Option(help="Also draw the PNG plots and the HTML page.")] = True,
 ) -> None:
     """Run every cell of SUITE and write results.parquet, summary.md/json and plots to OUT."""
     from apc.bench.runner import run_suite
     from apc.bench.suite import load_suite
+    from apc.cli._common import check_writable_output
 
     s = load_suite(suite)
     out = out or Path("runs") / s.name
+    check_writable_output(out, "dir")
     options = {"num_cpus": ray_cpus} if executor == "ray" and ray_cpus else None
     result = run_suite(
         s,
@@ -76,7 +78,9 @@ def report(
 ) -> None:
     """Recompute the summary of RUN_DIR, print the table and write plots and report.html."""
     from apc.bench.report import write_report
+    from apc.cli._common import check_writable_output
 
+    check_writable_output(run_dir, "dir")
     res = write_report(run_dir)
     _print_markdown(res["markdown"])
     typer.echo(
@@ -95,7 +99,10 @@ def compare(
     """Compare two runs metric by metric (paired tests where both used the same splits)."""
     from apc.bench.cache import atomic_write_bytes
     from apc.bench.compare import compare_runs
+    from apc.cli._common import check_writable_output
 
+    if out is not None:
+        check_writable_output(out, "file")
     res = compare_runs(a, b)
     _print_markdown(res.markdown)
     if out is not None:

@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from apc.cli._common import console, dict_table, err_console, frame_table
+from apc.cli._common import (
+    check_writable_output,
+    console,
+    dict_table,
+    err_console,
+    frame_table,
+)
 
 ParamOpt = Annotated[
     list[str] | None,
@@ -56,6 +62,7 @@ def fit(
     from apc.models.registry import parse_params
     from apc.workflows import fit_model
 
+    check_writable_output(out, "file")
     m = fit_model(
         data, model, out, parse_params(param, params_file),
         accelerator=accelerator, devices=devices,
@@ -81,10 +88,12 @@ def recommend(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="CSV to write: query, rank, track_id, score.")
     ],
-    k: Annotated[int, typer.Option("--k", help="List length.")] = 10,
+    k: Annotated[int, typer.Option("--k", min=1, help="List length.")] = 10,
 ) -> None:
     """Recommend continuations for seed playlists with a saved model."""
     from apc.workflows import recommend_to_csv
+
+    check_writable_output(out, "file")
 
     frame = recommend_to_csv(model_path, train, seeds, out, k=k)
     console.print(f"wrote {len(frame):,} recommendations to {out}")
@@ -109,7 +118,7 @@ def evaluate(
     metrics: Annotated[
         str | None, typer.Option(help="Metric names, comma-separated (default: per protocol).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the split.")] = 0,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write per-query results (parquet, long form)."),
@@ -121,6 +130,8 @@ def evaluate(
     from apc.models.registry import parse_params
     from apc.workflows import evaluate_models, parse_ks
 
+    if out is not None:
+        check_writable_output(out, "file")
     params = parse_params(param, params_file)
     run = evaluate_models(
         data, [(m, params) for m in model], protocol=protocol,
@@ -139,7 +150,7 @@ def evaluate(
 
 def demo(
     preset: Annotated[str, typer.Option(help="Synthetic preset.")] = "small",
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
 ) -> None:
     """Run the main job on the embedded synthetic corpus: generate, split, evaluate, tabulate."""
     from apc.workflows import demo as run_demo

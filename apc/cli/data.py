@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from apc.cli._common import console, dict_table
+from apc.cli._common import check_writable_output, console, dict_table
+from apc.errors import ApcInputError
 
 app = typer.Typer(no_args_is_help=True, help="Create, convert and describe playlist corpora.")
 
@@ -16,14 +17,18 @@ app = typer.Typer(no_args_is_help=True, help="Create, convert and describe playl
 def synth(
     out: Annotated[Path, typer.Argument(help="Output corpus directory.")],
     preset: Annotated[str, typer.Option(help="tiny | small | medium | mpd-scale")] = "small",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     audio: Annotated[
         bool, typer.Option(help="Also write a WAV clip per track (content models).")
     ] = False,
-    audio_seconds: Annotated[float, typer.Option(help="Clip length in seconds.")] = 6.0,
+    audio_seconds: Annotated[float, typer.Option(help="Clip length in seconds (> 0).")] = 6.0,
 ) -> None:
     """Generate the embedded synthetic corpus and save it to OUT."""
     from apc.workflows import synth_corpus
+
+    if not audio_seconds > 0:
+        raise ApcInputError(f"must be > 0, got {audio_seconds}", field="--audio-seconds")
+    check_writable_output(out, "dir")
 
     pl = synth_corpus(out, preset=preset, seed=seed, audio=audio, audio_seconds=audio_seconds)
     console.print(f"wrote {pl!r} to {out}")
@@ -45,6 +50,7 @@ def convert(
     from apc.datasets import convert as convert_dataset
     from apc.models.registry import parse_params
 
+    check_writable_output(out, "dir")
     pl = convert_dataset(input, out, format, **parse_params(option))
     console.print(f"wrote {pl!r} to {out}")
     report = pl.info.get("report")

@@ -38,10 +38,11 @@ def submit(
     ] = None,
 ) -> None:
     """Fit MODEL on TRAIN and write a valid 500-track submission for every challenge playlist."""
-    from apc.cli._common import console, dict_table
+    from apc.cli._common import check_writable_output, console, dict_table
     from apc.models.registry import parse_params
     from apc.mpd.submission import make_submission
 
+    check_writable_output(out, "file")
     res = make_submission(
         model,
         train,
@@ -95,9 +96,11 @@ def score(
     from rich.markdown import Markdown
 
     from apc.bench.cache import atomic_write_bytes
-    from apc.cli._common import console
+    from apc.cli._common import check_writable_output, console
     from apc.mpd.score import overall_dict, score_submission
 
+    if json_out is not None:
+        check_writable_output(json_out, "file")
     res = score_submission(submission, truth, train=train, challenge=challenge)
     console.print(Markdown(res.to_markdown()))
     if json_out is not None:
@@ -113,15 +116,18 @@ def make_challenge(
         Path, typer.Argument(help="Folder for train/, challenge_set.json and heldout.json.")
     ],
     per_category: Annotated[
-        int, typer.Option(help="Playlists per category (official: 1000).")
+        int, typer.Option(min=1, help="Playlists per category (official: 1000).")
     ] = 1000,
-    min_holdouts: Annotated[int, typer.Option(help="Least held-out tracks per playlist.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed of the draw.")] = 0,
+    min_holdouts: Annotated[
+        int, typer.Option(min=1, help="Least held-out tracks per playlist.")
+    ] = 5,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the draw.")] = 0,
 ) -> None:
     """Build an offline challenge (train slices, challenge set, answers) to score locally."""
-    from apc.cli._common import console, dict_table
+    from apc.cli._common import check_writable_output, console, dict_table
     from apc.mpd.offline import make_offline_challenge
 
+    check_writable_output(out, "dir")
     res = make_offline_challenge(
         source, out, n_per_category=per_category, min_holdouts=min_holdouts, seed=seed
     )

@@ -23,9 +23,11 @@ def reproduce(
     """Run the suite of a reproduction recipe and print reported vs. measured numbers."""
     from rich.markdown import Markdown
 
-    from apc.cli._common import console
+    from apc.cli._common import check_writable_output, console
     from apc.reproduce import reproduce as run_reproduction
 
+    if out is not None:
+        check_writable_output(out, "dir")
     res = run_reproduction(file, out=out, cache=cache, executor=executor, ray_address=ray_address)
     console.print(Markdown(res.markdown))
     if not res.ok:
