@@ -7,6 +7,8 @@ print a single clear line and exit with status 2.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class ApcInputError(ValueError):
     """Bad input: a missing file, a malformed record, an unknown option.
@@ -52,6 +54,72 @@ class ApcInputError(ValueError):
             parts.append(f"field {self.field!r}")
         parts.append(self.message)
         return ": ".join(parts)
+
+
+def read_text(path: str | Path, *, what: str = "file") -> str:
+    """Read a user's text file (a suite, a recipe, a seed or parameter file) as UTF-8.
+
+    A missing file, a folder and undecodable bytes become an :class:`ApcInputError`
+    that names the file (and, for bad bytes, the line and byte offset), rather than a
+    traceback. A UTF-8 byte-order mark is dropped.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str, default "file"
+        What the file is, for the message ("suite file", "seed file", ...).
+
+    Returns
+    -------
+    str
+        The text.
+
+    Raises
+    ------
+    ApcInputError
+        If the file is missing, is a folder or is not UTF-8 text.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ApcInputError(f"is a folder, expected a {what}", file=str(path))
+    if not path.exists():
+        raise ApcInputError(f"no such {what}", file=str(path))
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, data, e) from None
+
+
+def not_utf8(
+    path: str | Path, data: bytes, e: UnicodeDecodeError, *, line: int | None = None
+) -> ApcInputError:
+    """Return the error for undecodable bytes in ``path``, naming the line and byte offset.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    data : bytes
+        What was being decoded: the whole file, or (with ``line``) one line of it.
+    e : UnicodeDecodeError
+        The decoding error (its offsets are offsets into ``data``).
+    line : int, optional
+        The line number of ``data`` when it is one line of the file.
+
+    Returns
+    -------
+    ApcInputError
+        The error to raise.
+    """
+    where = f"byte {e.start}" if line is None else f"byte {e.start} of the line"
+    if line is None:
+        line = data.count(b"\n", 0, e.start) + 1
+    return ApcInputError(
+        f"not UTF-8 text ({e.reason} at {where}); save the file as UTF-8",
+        file=str(path), record=f"line {line}",
+    )
 
 
 class NotFittedError(RuntimeError):

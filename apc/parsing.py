@@ -17,7 +17,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from apc.errors import ApcInputError
+from apc.errors import ApcInputError, read_text
 
 
 def parse_value(text: str) -> Any:
@@ -89,7 +89,7 @@ def parse_params(pairs: list[str] | None, toml_file: str | Path | None = None) -
         if not path.exists():
             raise ApcInputError("no such parameter file", file=str(path))
         try:
-            params.update(tomllib.loads(path.read_text()))
+            params.update(tomllib.loads(read_text(path, what="parameter file")))
         except tomllib.TOMLDecodeError as e:
             raise ApcInputError(f"malformed TOML ({e})", file=str(path)) from e
     for pair in pairs or []:

@@ -38,7 +38,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from apc.errors import ApcInputError
+from apc.errors import ApcInputError, read_text
 
 _HEAD_KEYS = {
     "name",
@@ -169,7 +169,7 @@ def load_reproduction(path: str | Path) -> Reproduction:
     if not path.is_file():
         raise ApcInputError("no such reproduction file", file=file)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path, what="reproduction file"))
     except tomllib.TOMLDecodeError as e:
         raise ApcInputError(f"malformed TOML ({e})", file=file) from e
     for key in data:

@@ -43,7 +43,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from apc.errors import ApcInputError
+from apc.errors import ApcInputError, read_text
 
 #: Protocols whose queries hold one next track (or a few); the rest are continuation-like.
 NEXT_TRACK_PROTOCOLS = {"next-track"}
@@ -621,7 +621,7 @@ def load_suite(path: str | Path) -> Suite:
     if not path.is_file():
         raise ApcInputError("no such suite file", file=str(path))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path, what="suite file"))
     except tomllib.TOMLDecodeError as e:
         raise ApcInputError(f"malformed TOML ({e})", file=str(path)) from e
     return suite_from_dict(data, file=str(path), base=path.resolve().parent)
