@@ -7,9 +7,6 @@ is usable from Python and notebooks as well.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,22 +15,21 @@ import numpy as np
 import pandas as pd
 
 from apc.data.playlists import Playlists
-from apc.errors import ApcInputError
+from apc.errors import ApcInputError, read_text
 
 
 # ---------------------------------------------------------------------------- data
 def synth_corpus(out: str | Path, *, preset: str = "small", seed: int = 0, audio: bool = False,
-                 audio_seconds: float = 6.0, sr: int = 22050) -> Playlists:
+                 audio_seconds: float = 6.0, sr: int = 22050, overwrite: bool = False) -> Playlists:
     """Generate the synthetic corpus and save it to ``out`` (with WAV clips if ``audio``).
 
-    Audio is written to a staging folder first; the corpus directory (with an
-    ``audio_path`` column and ``info["audio_root"] = "audio"``) is then saved
-    atomically and the clips moved into ``out/audio``.
+    The clips (in ``audio/``) and the corpus files (with an ``audio_path`` column and
+    ``info["audio_root"] = "."``) are staged together and renamed into place at once.
 
     Parameters
     ----------
     out : str or Path
-        Corpus directory to write; replaced if it exists.
+        Corpus directory to write; missing or empty, or see ``overwrite``.
     preset : str, default "small"
         Synthetic preset (see :data:`apc.datasets.synthetic.PRESETS`).
     seed : int, default 0
@@ -44,33 +40,38 @@ def synth_corpus(out: str | Path, *, preset: str = "small", seed: int = 0, audio
         Clip length in seconds.
     sr : int, default 22050
         Sample rate of the clips.
+    overwrite : bool, default False
+        Replace an existing apc corpus at ``out``; a folder holding anything else is
+        never replaced.
 
     Returns
     -------
     Playlists
         The corpus as saved (with ``audio_path`` when ``audio``).
+
+    Raises
+    ------
+    ApcInputError
+        Before any work, when ``out`` may not be replaced
+        (:func:`apc._atomic.check_out_dir`).
     """
+    from apc._atomic import atomic_dir, check_out_dir
+    from apc.data.io import write_corpus_files
     from apc.datasets.synthetic import generate, write_audio
 
     out = Path(out)
+    check_out_dir(out, "corpus", overwrite=overwrite)
     pl = generate(preset, seed=seed)
     if not audio:
-        pl.save(out)
+        pl.save(out, overwrite=overwrite)
         return pl
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.audio.", dir=out.parent))
-    try:
-        paths = write_audio(pl, staging, sr=sr, seconds=audio_seconds)
+    with atomic_dir(out, kind="corpus", overwrite=overwrite) as staging:
+        paths = write_audio(pl, staging / "audio", sr=sr, seconds=audio_seconds)
         tracks = pl.tracks.copy()
         tracks["audio_path"] = ["audio/" + str(p) for p in pd.Series(paths).astype(str)]
         info = dict(pl.info, audio_root=".", audio_sr=sr, audio_seconds=audio_seconds)
         pl = Playlists(pl.indptr, pl.items, tracks, pl.artists, pl.meta, info)
-        pl.save(out)
-        if (out / "audio").exists():
-            shutil.rmtree(out / "audio")
-        os.replace(staging, out / "audio")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        write_corpus_files(pl, staging)
     return pl
 
 
@@ -194,7 +195,7 @@ def read_seed_file(path: str | Path, train: Playlists):
     report : dict
         For a text file, ``queries`` and ``unknown_seed_tracks_dropped``; for a
         challenge set, the report of
-        :func:`apc.datasets.mpd.read_challenge_set`.
+        :func:`apc.datasets.mpd_challenge.read_challenge_set`.
 
     Raises
     ------
@@ -208,12 +209,12 @@ def read_seed_file(path: str | Path, train: Playlists):
     if not path.exists():
         raise ApcInputError("no such seed file", file=str(path))
     if path.suffix == ".json":
-        from apc.datasets.mpd import read_challenge_set
+        from apc.datasets.mpd_challenge import read_challenge_set
 
         return read_challenge_set(path, train)
     vocab = Vocabulary(train.tracks["track_id"].to_numpy())
     seeds, titles, unknown = [], [], 0
-    for line in path.read_text().splitlines():
+    for line in read_text(path, what="seed file").splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         title = None
@@ -286,16 +287,11 @@ def write_csv_atomic(frame: pd.DataFrame, out: str | Path) -> Path:
     Path
         ``out``.
     """
+    from apc._atomic import atomic_path
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_path(out) as tmp:
         frame.to_csv(tmp, index=False)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out
 
 

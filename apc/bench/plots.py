@@ -117,7 +117,7 @@ def group_labels(frame: pd.DataFrame) -> tuple[pd.Series, list[str], str]:
     what : str
         ``"category"`` or ``"seed length"``.
     """
-    from apc.mpd.challenge import CATEGORIES
+    from apc.datasets.mpd_categories import CATEGORIES
 
     cat = frame["category"].astype(str)
     if (cat != "").any() and (cat != "None").any():

@@ -1,4 +1,4 @@
-"""Spotify Million Playlist Dataset (MPD) slices and the RecSys Challenge 2018 challenge set.
+"""Spotify Million Playlist Dataset (MPD) slices: read a folder of them, write a corpus as them.
 
 An MPD slice ``mpd.slice.<start>-<end>.json`` is one JSON object: ``info`` and
 ``playlists[]``, each playlist with ``pid``, ``name``, ``collaborative``,
@@ -26,8 +26,8 @@ duplicate pid, a field of the wrong type or malformed JSON is an
 :class:`~apc.errors.ApcInputError` naming the file, the playlist (``pid N``) and the
 field.
 
-:func:`read_challenge_set` maps a ``challenge_set.json`` onto a training catalogue and
-:func:`write_mpd_slices` writes any corpus back as full-schema slices.
+:func:`write_mpd_slices` writes any corpus back as full-schema slices; the challenge-set
+file is read by :mod:`apc.datasets.mpd_challenge`.
 
 References
 ----------
@@ -396,74 +396,6 @@ def read_mpd(path: str | Path, *, progress: bool = True, min_tracks: int = 0,
         del data, playlists  # one slice's raw JSON at a time
     info = {"dataset": "mpd", "adapter": "mpd", "source": str(path), "files": n_files}
     return reader.build(info)
-
-
-# ---------------------------------------------------------------------------- challenge set
-def read_challenge_set(path: str | Path, train: Playlists):
-    """Read a RecSys Challenge 2018 ``challenge_set.json`` as queries over ``train``.
-
-    The file is parsed and validated by :func:`apc.mpd.challenge.read_challenge`
-    (integer unique pids, a ``track_uri`` on every seed track); playlists may lack
-    ``name`` and may have no tracks. Seeds are put in ``pos`` order and mapped onto
-    ``train``'s catalogue by track URI; unknown seed tracks are dropped and counted.
-    Targets are empty (the answers are not public).
-
-    Parameters
-    ----------
-    path : path
-        ``challenge_set.json`` (official, or written by :mod:`apc.mpd.offline`).
-    train : Playlists
-        The training corpus whose ``tracks["track_id"]`` are the recommendable URIs.
-
-    Returns
-    -------
-    queries : Queries
-        ``playlist_ids`` = pids (int64), ``titles`` (object, None where no name),
-        ``category`` = the challenge category (``title_only``, ``title_first1``, ...,
-        ``title_random100``; see :data:`apc.mpd.challenge.CATEGORIES`),
-        ``seed_positions`` = the number of seed tracks given in the file.
-    report : dict
-        ``queries``, ``unknown_seed_tracks_dropped``, ``title_missing`` and
-        ``empty_seeds`` (queries left without a seed track).
-
-    Examples
-    --------
-    >>> q, report = read_challenge_set("challenge_set.json", train)  # doctest: +SKIP
-    """
-    from apc.data.queries import Queries
-    from apc.data.vocab import Vocabulary
-    from apc.mpd.challenge import read_challenge
-
-    ch = read_challenge(path)
-    seed_uris: list[str] = []
-    n_given = np.zeros(len(ch), dtype=np.int64)
-    for q, p in enumerate(ch.playlists):
-        order = np.argsort(p.seed_positions, kind="stable")
-        seed_uris.extend(p.seed_uris[j] for j in order)
-        n_given[q] = len(order)
-    vocab = Vocabulary(train.tracks["track_id"].astype(str).to_numpy(dtype=object))
-    idx = vocab.index(np.asarray(seed_uris, dtype=object), missing="negative") if seed_uris \
-        else np.empty(0, np.int32)
-    known = idx >= 0
-    rows = np.repeat(np.arange(len(ch)), n_given)
-    kept = np.bincount(rows[known], minlength=len(ch)).astype(np.int64)
-    seeds_indptr = np.zeros(len(ch) + 1, dtype=np.int64)
-    np.cumsum(kept, out=seeds_indptr[1:])
-    titles = np.array([p.name for p in ch.playlists], dtype=object)
-    queries = Queries(
-        seeds_indptr, idx[known], np.zeros(len(ch) + 1, dtype=np.int64),
-        np.empty(0, np.int32), train.n_tracks,
-        playlist_ids=np.asarray(ch.pids, dtype=np.int64), titles=titles,
-        category=np.array([p.category for p in ch.playlists], dtype=object),
-        seed_positions=n_given,
-    )
-    report = {
-        "queries": len(queries),
-        "unknown_seed_tracks_dropped": int((~known).sum()),
-        "title_missing": int(sum(p.name is None for p in ch.playlists)),
-        "empty_seeds": int((kept == 0).sum()),
-    }
-    return queries, report
 
 
 # ---------------------------------------------------------------------------- writing

@@ -3,7 +3,8 @@
 The official ground truth of the 2018 challenge set was never published, so offline
 scoring needs a challenge set built from playlists whose full track lists are known.
 :func:`make_offline_challenge` draws held-out playlists from a corpus (usually MPD
-slices) into the ten official categories (Chen et al. 2018), writes
+slices) into the ten official categories (Chen et al. 2018;
+:data:`apc.datasets.mpd_categories.CATEGORIES`), writes
 
 * ``train/`` — the remaining playlists as MPD slice files (``mpd.slice.*.json``);
 * ``challenge_set.json`` — the official challenge format: for each held-out playlist
@@ -39,21 +40,8 @@ from typing import Any
 import numpy as np
 
 from apc.data.io import atomic_dir
+from apc.datasets.mpd_categories import CATEGORIES, check_categories
 from apc.errors import ApcInputError, DataWarning
-
-#: category -> (number of seeds, title given, random positions); official order.
-CATEGORY_SPECS: dict[str, tuple[int, bool, bool]] = {
-    "title_only": (0, True, False),
-    "title_first1": (1, True, False),
-    "title_first5": (5, True, False),
-    "first5": (5, False, False),
-    "title_first10": (10, True, False),
-    "first10": (10, False, False),
-    "title_first25": (25, True, False),
-    "title_random25": (25, True, True),
-    "title_first100": (100, True, False),
-    "title_random100": (100, True, True),
-}
 
 
 @dataclass
@@ -128,7 +116,7 @@ def assign_categories(
     *,
     min_holdouts: int = 5,
     seed: int = 0,
-    categories: tuple[str, ...] = tuple(CATEGORY_SPECS),
+    categories: tuple[str, ...] = tuple(CATEGORIES),
 ) -> dict[str, np.ndarray]:
     """Draw playlist rows for each category (no playlist twice), largest seed count first.
 
@@ -157,9 +145,9 @@ def assign_categories(
     taken = np.zeros(len(lengths), dtype=bool)
     out: dict[str, np.ndarray] = {}
     for cat in sorted(
-        categories, key=lambda c: (-CATEGORY_SPECS[c][0], list(CATEGORY_SPECS).index(c))
+        categories, key=lambda c: (-CATEGORIES[c].n_seeds, list(CATEGORIES).index(c))
     ):
-        n, title, _ = CATEGORY_SPECS[cat]
+        n, title, _ = CATEGORIES[cat]
         eligible = np.flatnonzero(
             ~taken & (lengths >= n + min_holdouts) & (has_title | (not title))
         )
@@ -176,7 +164,7 @@ def make_offline_challenge(
     n_per_category: int = 1000,
     min_holdouts: int = 5,
     seed: int = 0,
-    categories: tuple[str, ...] = tuple(CATEGORY_SPECS),
+    categories: tuple[str, ...] = tuple(CATEGORIES),
 ) -> OfflineChallenge:
     """Build an offline challenge from a corpus and write it to ``out`` (atomically).
 
@@ -210,11 +198,7 @@ def make_offline_challenge(
         from apc.datasets import load_corpus
 
         pl = load_corpus(source)
-    unknown = [c for c in categories if c not in CATEGORY_SPECS]
-    if unknown:
-        raise ApcInputError(
-            f"unknown categories {unknown}; known: {', '.join(CATEGORY_SPECS)}", field="categories"
-        )
+    check_categories(categories)
     if n_per_category < 1 or min_holdouts < 1:
         raise ApcInputError("n_per_category and min_holdouts must be >= 1", field="n_per_category")
     names = _column(pl.meta, "name")
@@ -246,7 +230,7 @@ def make_offline_challenge(
     challenge, heldout = [], []
     held_rows = []
     for cat in categories:
-        n, title, random = CATEGORY_SPECS[cat]
+        n, title, random = CATEGORIES[cat]
         for p in rows[cat]:
             tracks = pl[int(p)]
             positions = (

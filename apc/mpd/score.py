@@ -38,14 +38,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from apc.errors import ApcInputError
-from apc.mpd.challenge import (
-    CATEGORIES,
+from apc.datasets.mpd_categories import CATEGORIES, category_of
+from apc.datasets.mpd_challenge import (
     Challenge,
     ChallengePlaylist,
-    category_of,
     parse_playlist_tracks,
+    read_challenge,
 )
+from apc.errors import ApcInputError, read_text
 from apc.mpd.submission import N_TRACKS, check_rows, parse_submission
 
 #: The official metrics and the apc metric function computing each.
@@ -103,7 +103,7 @@ def read_heldout(path: str | Path) -> Truth:
     if not path.is_file():
         raise ApcInputError("no such truth file", file=file)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path, what="truth file"))
     except json.JSONDecodeError as e:
         raise ApcInputError(f"malformed JSON ({e})", file=file) from e
     if not isinstance(data, dict) or not isinstance(data.get("playlists"), list):
@@ -313,7 +313,6 @@ def score_submission(
         When the submission is not valid (wrong counts, duplicates, missing or extra
         pids, seed tracks when ``challenge`` is given), naming the first problem.
     """
-    from apc.mpd.challenge import read_challenge
     from apc.mpd.submission import _raise
 
     truth = truth if isinstance(truth, Truth) else read_heldout(truth)

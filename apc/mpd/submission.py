@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from apc.errors import ApcInputError
-from apc.mpd.challenge import Challenge, read_challenge
+from apc.datasets.mpd_challenge import Challenge, read_challenge
+from apc.errors import ApcInputError, not_utf8
 
 #: Tracks per playlist in a submission.
 N_TRACKS = 500
@@ -122,8 +122,12 @@ def parse_submission(path: str | Path) -> tuple[Submission, list[Problem]]:
         raise ApcInputError("no such submission file", file=str(path))
     problems: list[Problem] = []
     sub: Submission | None = None
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, start=1):
+    with open(path, "rb") as f:  # bytes, so a bad byte is reported with its line
+        for n, raw_bytes in enumerate(f, start=1):
+            try:
+                raw = raw_bytes.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise not_utf8(path, raw_bytes, e, line=n) from None
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
@@ -496,7 +500,7 @@ def make_submission(
     import time
 
     from apc.datasets import load_corpus
-    from apc.datasets.mpd import read_challenge_set
+    from apc.datasets.mpd_challenge import read_challenge_set
     from apc.models.registry import create_model
 
     ch = read_challenge(challenge)

@@ -10,7 +10,8 @@ import pytest
 
 from apc.data import Playlists
 from apc.datasets import convert, load_corpus
-from apc.datasets.mpd import read_challenge_set, read_mpd, slice_files, write_mpd_slices
+from apc.datasets.mpd import read_mpd, slice_files, write_mpd_slices
+from apc.datasets.mpd_challenge import read_challenge_set
 from apc.errors import ApcInputError
 
 SAMPLES = Path(__file__).resolve().parents[2] / "datasets" / "samples"
