@@ -3,7 +3,8 @@
 Three pieces:
 
 * :func:`topn_per_row` keeps the ``n`` largest entries of every row of a CSR matrix,
-  exactly (ties go to the lower column index), without a Python loop over rows.
+  exactly (ties go to the lower column index), without a Python loop over rows; the
+  selection is :func:`apc.models._topk.topn_mask`, the one top-k of the package.
 * :func:`cooccurrence_topn` computes the pruned, normalised co-occurrence similarity
   ``sim(i, j) = c_ij / (pop_i**alpha * pop_j**(1 - alpha) + shrink)`` of the columns
   of a binary matrix (tracks of a playlist x track matrix, artists of a playlist x
@@ -30,6 +31,7 @@ import scipy.sparse as sp
 
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries
+from apc.models._topk import expand_ranges, topn_mask
 from apc.models.base import ScoringRecommender
 from apc.progress import task
 
@@ -38,111 +40,7 @@ WORK_PER_BLOCK = 1 << 26
 
 
 # --------------------------------------------------------------------------- top-n per row
-def _segment_arange(lengths: np.ndarray) -> np.ndarray:
-    """``concatenate([arange(l) for l in lengths])`` without a Python loop."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.arange(total, dtype=np.int64) - starts
-
-
-def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenate the index ranges ``starts[s] .. starts[s] + lengths[s] - 1`` (int64).
-
-    Parameters
-    ----------
-    starts, lengths : np.ndarray
-        First index and length of each segment (same length).
-
-    Returns
-    -------
-    np.ndarray
-        int64 (``lengths.sum()``,): the indices of every segment, in order.
-
-    Examples
-    --------
-    >>> expand_ranges(np.array([10, 3]), np.array([2, 3])).tolist()
-    [10, 11, 3, 4, 5]
-    """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    return np.repeat(np.asarray(starts, dtype=np.int64), lengths) + _segment_arange(lengths)
-
-
-def topn_mask(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n: int) -> np.ndarray:
-    """Select the ``n`` largest entries of every CSR row, as a boolean mask over ``data``.
-
-    Ties are broken by the lower column index, so the result is exactly "sort each row by
-    (value descending, column ascending) and keep the first ``n``". Rows with at most
-    ``n`` entries are kept whole.
-
-    Rows longer than ``n`` are cut into ``m >= n`` contiguous chunks; the n-th largest
-    chunk maximum ``tau`` is a lower bound of the n-th largest value (n chunks each
-    hold a value >= tau), and values above ``tau`` can only lie in the (< n) chunks
-    whose maximum exceeds it. Only those candidates (and the ties at ``tau`` when fewer
-    than ``n`` values exceed it) are sorted.
-
-    Parameters
-    ----------
-    indptr, indices, data : np.ndarray
-        The CSR arrays (row pointers, column indices, values).
-    n : int
-        Entries kept per row (``n <= 0`` keeps none).
-
-    Returns
-    -------
-    np.ndarray
-        bool, same length as ``data``.
-    """
-    indptr = np.asarray(indptr, dtype=np.int64)
-    lengths = np.diff(indptr)
-    keep = np.ones(len(data), dtype=bool)
-    long_rows = np.flatnonzero(lengths > n)
-    if len(long_rows) == 0:
-        return keep
-    keep[expand_ranges(indptr[long_rows], lengths[long_rows])] = False
-    if n <= 0:
-        return keep
-    data = np.asarray(data)
-    lens = lengths[long_rows]
-    # work on the long rows' entries, compacted so that their chunks are contiguous
-    entry = expand_ranges(indptr[long_rows], lens)  # positions in ``data``
-    d = data[entry]
-    row_start = np.cumsum(lens) - lens  # in compacted coordinates
-    # chunks: m_r = min(len_r, 32 n) per long row, chunk c starts at floor(c * len / m)
-    m = np.minimum(lens, 32 * n)
-    row_of_chunk = np.repeat(np.arange(len(long_rows)), m)
-    c = _segment_arange(m)
-    chunk_start = row_start[row_of_chunk] + (c * lens[row_of_chunk]) // m[row_of_chunk]
-    chunk_len = np.diff(np.append(chunk_start, len(d)))
-    chunk_max = np.maximum.reduceat(d, chunk_start)
-    # tau_r = n-th largest chunk maximum of row r
-    first_chunk = np.cumsum(m) - m
-    order = np.lexsort((-chunk_max, row_of_chunk))
-    tau = chunk_max[order[first_chunk + n - 1]]
-    # values strictly above tau can only sit in chunks whose maximum exceeds tau
-    big = chunk_max > tau[row_of_chunk]
-    cand = expand_ranges(chunk_start[big], chunk_len[big])
-    cand_row = np.repeat(row_of_chunk[big], chunk_len[big])
-    above = d[cand] > tau[cand_row]
-    cand, cand_row = cand[above], cand_row[above]
-    n_gt = np.bincount(cand_row, minlength=len(long_rows))
-    # rows with fewer than n values above tau: their n-th largest value is tau itself,
-    # so every tie at tau is a candidate (the sort below keeps the lowest columns)
-    short = np.flatnonzero(n_gt < n)
-    if len(short):
-        idx = expand_ranges(row_start[short], lens[short])
-        idx_row = np.repeat(short, lens[short])
-        tie = d[idx] == tau[idx_row]
-        cand = np.concatenate([cand, idx[tie]])
-        cand_row = np.concatenate([cand_row, idx_row[tie]])
-    cols = np.asarray(indices)[entry[cand]]
-    order = np.lexsort((cols, -d[cand], cand_row))
-    cand, cand_row = cand[order], cand_row[order]
-    rank = np.arange(len(cand)) - np.searchsorted(cand_row, cand_row)
-    keep[entry[cand[rank < n]]] = True
-    return keep
-
-
+# the selection itself (topn_mask) is the package's one top-k, in apc.models._topk
 def topn_per_row(m, n: int | None) -> sp.csr_array:
     """Keep the ``n`` largest entries of every row of ``m`` (exact; ties: lower column).
 

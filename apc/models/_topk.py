@@ -1,19 +1,44 @@
-"""Blocked top-k selection with seed exclusion and deterministic tie-breaking.
+"""The one top-k of apc: blocked selection with seed exclusion and a fixed tie rule.
 
-``top_k`` turns a ``(B, n_tracks)`` block of scores into the best ``k`` items per row
-using ``np.argpartition`` (O(n) per row) and sorts only those ``k``. Ties are broken
-by the lower track index, so the same scores always give the same list. Items scored
-``-inf`` (excluded seeds, impossible items) are never recommended: their slots are
-padded with ``-1`` at the end of the row.
+:func:`top_k` turns a block of scores into the best ``k`` items per row, best first,
+for every model. The rule is the one of a full stable sort: items are ordered by score
+(descending), and equal scores by the lower track index. Items scored ``-inf`` or NaN
+(excluded seeds, impossible items) are never recommended: their slots are padded with
+``-1`` (and ``-inf`` scores) at the end of the row; ``+inf`` counts as the largest
+float32.
+
+Three kinds of score blocks are accepted, so that no model has to build a dense
+queries x catalogue block it does not need:
+
+* dense ``(B, n)`` arrays (numpy or torch): ``np.argpartition`` finds the ``k``
+  winners in O(n) per row, and only those ``k`` are sorted. A row whose ``k``-th score
+  is shared by more items than fit in its list (a large tie group) is settled alone,
+  by taking the lowest-index members of that group;
+* sparse CSR blocks: the dense row is the stored values with 0 elsewhere. Only the
+  stored values are ranked; a row with fewer than ``k`` positive stored values is
+  padded with the lowest-index zero-scored tracks, exactly as the dense rule would;
+* :class:`PriorScores`, ``(w_b p_j + S_bj) + c_b``: a sparse part plus a per-row
+  multiple of a fixed popularity prior (the Markov and rules family). Outside its
+  support a row is padded from the prior's order; ties are broken by the prior's rank
+  (prior value descending, then index), the family's documented rule.
+
+The same function settles every case, so a model's list never depends on how its
+scores happened to be stored.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
 #: Upper bound on the number of float32 cells in one dense score block (~128 MB).
 BLOCK_CELLS = 1 << 25
+
+_ROW_LIMIT = 1 << 10  # rows per packed-key sort (10 bits)
+_RANK_LIMIT = 1 << 22  # catalogue size for packed keys (22 bits)
+_FMAX = np.finfo(np.float32).max
 
 
 def block_rows(n_tracks: int, batch_size: int) -> int:
@@ -24,24 +49,80 @@ def block_rows(n_tracks: int, batch_size: int) -> int:
     return int(max(1, min(batch_size, BLOCK_CELLS // max(1, n_tracks))))
 
 
-def _to_dense(scores) -> np.ndarray:
-    if sp.issparse(scores):
-        scores = scores.toarray()
-    elif not isinstance(scores, np.ndarray):  # torch.Tensor and friends
-        scores = scores.detach().float().cpu().numpy()
-    return np.array(scores, dtype=np.float32, copy=True)
-
-
-def top_k(scores, k: int, *, exclude: sp.csr_array | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Select the best ``k`` items per row, best first.
+@dataclass(frozen=True, eq=False)
+class Prior:
+    """A fixed per-track prior with its order, for :class:`PriorScores`.
 
     Parameters
     ----------
-    scores : np.ndarray, scipy sparse or torch.Tensor
-        (B, n_items) scores; higher is better. NaN counts as ``-inf``.
+    values : np.ndarray
+        float32 (n,), non-negative (e.g. normalised popularity).
+
+    Attributes
+    ----------
+    order : np.ndarray
+        int32 (n,): tracks by value descending, then index ascending.
+    rank : np.ndarray
+        int32 (n,): the inverse permutation of ``order``.
+    """
+
+    values: np.ndarray
+    order: np.ndarray
+    rank: np.ndarray
+
+    @classmethod
+    def of(cls, values) -> Prior:
+        """Build the prior, its order and its rank from per-track values."""
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        order = np.argsort(-values, kind="stable").astype(np.int32)
+        rank = np.empty(len(values), dtype=np.int32)
+        rank[order] = np.arange(len(values), dtype=np.int32)
+        return cls(values, order, rank)
+
+
+@dataclass(frozen=True, eq=False)
+class PriorScores:
+    """Scores ``(w_b * p_j + S_bj) + c_b`` of a block, held without a dense block.
+
+    The float32 operations are those of the dense form ``out = w p; out += S; out += c``.
+
+    Parameters
+    ----------
+    sparse : scipy sparse
+        (B, n) the sparse part ``S``.
+    weight : np.ndarray
+        float32 (B,) ``w_b >= 0``.
+    offset : np.ndarray
+        float32 (B,) ``c_b``.
+    prior : Prior
+        The prior ``p`` (n,).
+    """
+
+    sparse: sp.csr_array
+    weight: np.ndarray
+    offset: np.ndarray
+    prior: Prior
+
+    def dense(self) -> np.ndarray:
+        """The (B, n) float32 block these scores stand for (for tests and small blocks)."""
+        w = np.asarray(self.weight, np.float32)
+        out = w[:, None] * self.prior.values[None, :]
+        out += sp.csr_array(self.sparse).toarray()
+        out += np.asarray(self.offset, np.float32)[:, None]
+        return out
+
+
+def top_k(scores, k: int, *, exclude=None) -> tuple[np.ndarray, np.ndarray]:
+    """Select the best ``k`` items per row, best first (ties: lower track index).
+
+    Parameters
+    ----------
+    scores : np.ndarray, torch.Tensor, scipy sparse or PriorScores
+        (B, n_items) scores; higher is better. NaN counts as ``-inf``, ``+inf`` as the
+        largest float32. A sparse block scores 0 where nothing is stored.
     k : int
         List length (may exceed ``n_items``; the rest is padded).
-    exclude : scipy.sparse csr, optional
+    exclude : scipy sparse, optional
         (B, n_items); items stored in row ``b`` are never returned for row ``b``.
 
     Returns
@@ -53,99 +134,342 @@ def top_k(scores, k: int, *, exclude: sp.csr_array | None = None) -> tuple[np.nd
 
     Notes
     -----
-    Wide rows (``n_items`` much larger than ``k``) avoid a full ``argpartition``: the
-    row is cut into ``m >= k`` equal chunks and the k-th largest chunk maximum ``tau`` is
-    a lower bound of the k-th largest score (k chunks each hold a score >= tau). Only scores
-    ``> tau`` are candidates (a few times ``k`` per row on real score vectors), plus, when
-    fewer than ``k`` scores exceed ``tau``, the lowest-index scores equal to ``tau``.
-    Rows where the bound is loose fall back to an exact ``np.partition``. The result is
-    the same as sorting each row by (score descending, index ascending).
+    The result equals, row by row, ``np.argsort(-s, kind="stable")[:k]`` of the dense
+    float32 scores ``s`` with excluded items set to ``-inf``, with non-finite entries
+    turned into padding (``PriorScores`` ties follow the prior's rank instead of the
+    index). A dense block costs one ``argpartition`` and a sort of ``k`` per row; a
+    sparse block costs a sort of its stored values (at most ``k`` per row after a
+    linear-time pruning) and, for rows short of ``k`` positive values, of their
+    excluded items.
 
     Examples
     --------
     >>> items, s = top_k(np.array([[0.1, 0.9, 0.9, 0.5]]), 3)
     >>> items.tolist()
     [[1, 2, 3]]
+    >>> top_k(sp.csr_array(np.array([[0.0, 0.0, 2.0, 0.0]])), 3)[0].tolist()
+    [[2, 0, 1]]
     """
-    s = _to_dense(scores)
+    k = int(k)
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    if exclude is not None:
+        exclude = sp.csr_array(exclude)
+    if isinstance(scores, PriorScores):
+        return _sparse_top_k(scores.sparse, k, exclude, scores.prior,
+                             np.asarray(scores.weight, np.float32),
+                             np.asarray(scores.offset, np.float32))
+    if sp.issparse(scores):
+        return _sparse_top_k(scores, k, exclude, None, None, None)
+    return _dense_top_k(_to_dense(scores), k, exclude)
+
+
+# ---------------------------------------------------------------------------- dense
+def _to_dense(scores) -> np.ndarray:
+    if not isinstance(scores, np.ndarray) and hasattr(scores, "detach"):  # torch.Tensor
+        scores = scores.detach().float().cpu().numpy()
+    s = np.array(scores, dtype=np.float32, copy=True)
     if s.ndim != 2:
         raise ValueError(f"scores must be 2-D (B, n_items), got shape {s.shape}")
+    return s
+
+
+def _dense_top_k(s: np.ndarray, k: int, exclude) -> tuple[np.ndarray, np.ndarray]:
     b, n = s.shape
     s[np.isnan(s)] = -np.inf
-    s[s == np.inf] = np.finfo(np.float32).max
+    s[s == np.inf] = _FMAX
     if exclude is not None and exclude.nnz:
-        ex = sp.csr_array(exclude)
-        rows = np.repeat(np.arange(b), np.diff(ex.indptr))
-        s[rows, ex.indices] = -np.inf
+        rows = np.repeat(np.arange(b), np.diff(exclude.indptr))
+        s[rows, exclude.indices] = -np.inf
     kk = min(k, n)
     out_items = np.full((b, k), -1, dtype=np.int32)
     out_scores = np.full((b, k), -np.inf, dtype=np.float32)
     if kk == 0 or b == 0:
         return out_items, out_scores
-    if n <= max(4 * kk, 4096):
-        # narrow rows: a full stable sort is cheap (ties stay by index)
-        cols = np.argsort(-s, axis=1, kind="stable")[:, :kk]
-    else:
-        cols = _wide_top_k(s, kk)
-    vals = s[np.arange(b)[:, None], cols]
+    cols = _dense_winners(s, kk)
+    cols.sort(axis=1)  # ascending index, so the stable sort below breaks ties by index
+    vals = np.take_along_axis(s, cols, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    cols = np.take_along_axis(cols, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
     valid = np.isfinite(vals)
     out_items[:, :kk] = np.where(valid, cols, -1)
     out_scores[:, :kk] = np.where(valid, vals, -np.inf)
     return out_items, out_scores
 
 
-def _wide_top_k(s: np.ndarray, kk: int) -> np.ndarray:
-    """(B, kk) column indices of the best ``kk`` scores per row of ``s``, best first.
+def _dense_winners(s: np.ndarray, kk: int) -> np.ndarray:
+    """(B, kk) columns holding the ``kk`` best entries of each row, in no order.
 
-    Ordering is (score descending, column ascending); ``-inf`` scores may fill the tail.
+    ``argpartition`` picks an arbitrary subset of the entries tied at the ``kk``-th
+    value; rows where that tie group is larger than its share of the list are fixed
+    alone, by taking the group's lowest columns.
     """
     b, n = s.shape
-    # Cut each row into m >= kk disjoint chunks; the kk-th largest chunk maximum is a
-    # lower bound ``tau`` of the kk-th largest score (kk chunks each hold a score >= tau),
-    # and scores > tau can only sit in the (< kk) chunks whose maximum exceeds tau.
-    m = min(n // 2, 32 * kk)
-    width = n // m
-    chunk_max = s[:, : m * width].reshape(b, m, width).max(axis=2)
-    tau = np.partition(chunk_max, m - kk, axis=1)[:, m - kk]
-    cr, cc = np.nonzero(chunk_max > tau[:, None])
-    cols = (cc * width)[:, None] + np.arange(width)
-    hit = s[cr[:, None], cols] > tau[cr, None]
-    r_gt, c_gt = np.repeat(cr, hit.sum(axis=1)), cols[hit]
-    if m * width < n:  # the last few columns belong to no chunk
-        tail = s[:, m * width :] > tau[:, None]
-        tr, tc = np.nonzero(tail)
-        r_gt, c_gt = np.concatenate([r_gt, tr]), np.concatenate([c_gt, tc + m * width])
-    n_gt = np.bincount(r_gt, minlength=b)
-    loose = np.flatnonzero(n_gt > 4 * kk + 1024)
-    if len(loose):  # bound too weak for these rows: use the exact k-th largest value
-        tau[loose] = np.partition(s[loose], n - kk, axis=1)[:, n - kk]
-        keep = ~np.isin(r_gt, loose)
-        lr, lc = np.nonzero(s[loose] > tau[loose, None])
-        r_gt = np.concatenate([r_gt[keep], loose[lr]])
-        c_gt = np.concatenate([c_gt[keep], lc])
-        n_gt = np.bincount(r_gt, minlength=b)
-    parts_r, parts_c = [r_gt], [c_gt]
-    short = np.flatnonzero(n_gt < kk)  # here the k-th largest == tau: add lowest-index ties
+    if kk >= n:
+        return np.broadcast_to(np.arange(n), (b, n)).copy()
+    cols = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
+    vals = np.take_along_axis(s, cols, axis=1)
+    kth = vals.min(axis=1)
+    at_kth = vals == kth[:, None]
+    in_list = at_kth.sum(axis=1)
+    # a -inf boundary is padding: which -inf entries were picked does not matter
+    in_row = np.where(np.isfinite(kth), (s == kth[:, None]).sum(axis=1), in_list)
+    tied = np.flatnonzero(in_row > in_list)
+    if len(tied):
+        need = in_list[tied]
+        eq = s[tied] == kth[tied, None]
+        first = eq & (np.cumsum(eq, axis=1) <= need[:, None])
+        r_eq, c_eq = np.nonzero(first)
+        r_gt, p_gt = np.nonzero(~at_kth[tied])
+        r = np.concatenate([r_gt, r_eq])
+        c = np.concatenate([cols[tied][r_gt, p_gt], c_eq])
+        srt = np.argsort(r, kind="stable")
+        cols[tied] = c[srt].reshape(len(tied), kk)
+    return cols
+
+
+# ---------------------------------------------------------------------------- sparse
+def _segment_arange(lengths: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(l) for l in lengths])`` without a Python loop."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.arange(total, dtype=np.int64) - starts
+
+
+def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenate the index ranges ``starts[s] .. starts[s] + lengths[s] - 1`` (int64).
+
+    Parameters
+    ----------
+    starts, lengths : np.ndarray
+        First index and length of each segment (same length).
+
+    Returns
+    -------
+    np.ndarray
+        int64 (``lengths.sum()``,): the indices of every segment, in order.
+
+    Examples
+    --------
+    >>> expand_ranges(np.array([10, 3]), np.array([2, 3])).tolist()
+    [10, 11, 3, 4, 5]
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return np.repeat(np.asarray(starts, dtype=np.int64), lengths) + _segment_arange(lengths)
+
+
+def _canonical(m) -> sp.csr_array:
+    m = sp.csr_array(m, dtype=np.float32)
+    if not m.has_canonical_format:
+        m.sum_duplicates()
+        m.sort_indices()
+    return m
+
+
+def topn_mask(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n: int) -> np.ndarray:
+    """Select the ``n`` largest entries of every CSR row, as a boolean mask over ``data``.
+
+    Ties are broken by the lower value of ``indices`` (the column, or any tie key), so
+    the result is exactly "sort each row by (value descending, key ascending) and keep
+    the first ``n``". Rows with at most ``n`` entries are kept whole.
+
+    Rows longer than ``n`` are cut into ``m >= n`` contiguous chunks; the n-th largest
+    chunk maximum ``tau`` is a lower bound of the n-th largest value (n chunks each
+    hold a value >= tau), and values above ``tau`` can only lie in the (< n) chunks
+    whose maximum exceeds it. Only those candidates (and the ties at ``tau`` when fewer
+    than ``n`` values exceed it) are sorted.
+
+    Parameters
+    ----------
+    indptr, indices, data : np.ndarray
+        The CSR arrays (row pointers, column indices or tie keys, values; no NaN).
+    n : int
+        Entries kept per row (``n <= 0`` keeps none).
+
+    Returns
+    -------
+    np.ndarray
+        bool, same length as ``data``.
+    """
+    indptr = np.asarray(indptr, dtype=np.int64)
+    lengths = np.diff(indptr)
+    keep = np.ones(len(data), dtype=bool)
+    long_rows = np.flatnonzero(lengths > n)
+    if len(long_rows) == 0:
+        return keep
+    keep[expand_ranges(indptr[long_rows], lengths[long_rows])] = False
+    if n <= 0:
+        return keep
+    data = np.asarray(data)
+    lens = lengths[long_rows]
+    # work on the long rows' entries, compacted so that their chunks are contiguous
+    entry = expand_ranges(indptr[long_rows], lens)  # positions in ``data``
+    d = data[entry]
+    row_start = np.cumsum(lens) - lens  # in compacted coordinates
+    # chunks: m_r = min(len_r, 32 n) per long row, chunk c starts at floor(c * len / m)
+    m = np.minimum(lens, 32 * n)
+    row_of_chunk = np.repeat(np.arange(len(long_rows)), m)
+    c = _segment_arange(m)
+    chunk_start = row_start[row_of_chunk] + (c * lens[row_of_chunk]) // m[row_of_chunk]
+    chunk_len = np.diff(np.append(chunk_start, len(d)))
+    chunk_max = np.maximum.reduceat(d, chunk_start)
+    # tau_r = n-th largest chunk maximum of row r
+    first_chunk = np.cumsum(m) - m
+    order = np.lexsort((-chunk_max, row_of_chunk))
+    tau = chunk_max[order[first_chunk + n - 1]]
+    # values strictly above tau can only sit in chunks whose maximum exceeds tau
+    big = chunk_max > tau[row_of_chunk]
+    cand = expand_ranges(chunk_start[big], chunk_len[big])
+    cand_row = np.repeat(row_of_chunk[big], chunk_len[big])
+    above = d[cand] > tau[cand_row]
+    cand, cand_row = cand[above], cand_row[above]
+    n_gt = np.bincount(cand_row, minlength=len(long_rows))
+    # rows with fewer than n values above tau: their n-th largest value is tau itself,
+    # so every tie at tau is a candidate (the sort below keeps the lowest keys)
+    short = np.flatnonzero(n_gt < n)
     if len(short):
-        need = kk - n_gt[short]
-        w = int(min(n, max(2 * kk, 1024)))
-        while True:
-            eq = s[short, :w] == tau[short, None]
-            if (eq.sum(axis=1) >= need).all() or w == n:
-                break
-            w = int(min(n, 4 * w))
-        rank = np.cumsum(eq, axis=1, dtype=np.int32)
-        r_eq, c_eq = np.nonzero(eq & (rank <= need[:, None]))
-        parts_r.append(short[r_eq])
-        parts_c.append(c_eq)
-    r = np.concatenate(parts_r)
-    c = np.concatenate(parts_c)
-    v = s[r, c]
-    order = np.lexsort((c, -v, r))
-    r, c = r[order], c[order]
-    starts = np.searchsorted(r, np.arange(b))
-    pos = np.arange(len(r)) - starts[r]
-    keep = pos < kk
-    out = np.empty((b, kk), dtype=np.int64)
-    out[r[keep], pos[keep]] = c[keep]
-    return out
+        idx = expand_ranges(row_start[short], lens[short])
+        idx_row = np.repeat(short, lens[short])
+        tie = d[idx] == tau[idx_row]
+        cand = np.concatenate([cand, idx[tie]])
+        cand_row = np.concatenate([cand_row, idx_row[tie]])
+    cols = np.asarray(indices)[entry[cand]]
+    order = np.lexsort((cols, -d[cand], cand_row))
+    cand, cand_row = cand[order], cand_row[order]
+    rank = np.arange(len(cand)) - np.searchsorted(cand_row, cand_row)
+    keep[entry[cand[rank < n]]] = True
+    return keep
+
+
+def _sorted_member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """bool: which ``keys`` occur in the sorted array ``sorted_keys``."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
+
+
+def _descending_bits(v: np.ndarray) -> np.ndarray:
+    """uint32 codes of float32 ``v`` whose ascending order is ``v``'s descending order."""
+    u = np.ascontiguousarray(v, dtype=np.float32).view(np.uint32)
+    asc = np.where(u & np.uint32(0x80000000), ~u, u | np.uint32(0x80000000))
+    return ~asc
+
+
+def _from_descending_bits(code: np.ndarray) -> np.ndarray:
+    asc = ~code
+    u = np.where(asc & np.uint32(0x80000000), asc & np.uint32(0x7FFFFFFF), ~asc)
+    return u.astype(np.uint32).view(np.float32)
+
+
+def _sparse_top_k(s, k: int, exclude, prior: Prior | None, w, c):
+    """Top-k of a sparse block (``prior is None``) or of ``(w p + S) + c``.
+
+    Outside its support row ``b`` scores ``f_b(j) = fl(fl(w_b p_j) + c_b)`` (0 for a
+    plain sparse block), which does not increase along the prior order (the index order
+    without a prior), so the best ``k`` of those are the first ``k`` tracks in that
+    order that are neither stored nor excluded ("members"). With the members' ranks
+    sorted, ``r_(0) < r_(1) < ...``, the prefix needed has length ``k + t`` where
+    ``t = #{i : r_(i) - i < k}`` (``r_(i) - i`` never decreases). A row whose ``k``
+    best stored values all beat ``f_b`` of the first track needs no prefix at all.
+    """
+    s = _canonical(s)
+    b, n = s.shape
+    out_items = np.full((b, k), -1, dtype=np.int32)
+    out_scores = np.full((b, k), -np.inf, dtype=np.float32)
+    if b == 0 or n == 0 or k == 0:
+        return out_items, out_scores
+    if prior is not None and (w < 0).any():
+        raise ValueError("PriorScores weights must be >= 0")
+    rank = None if prior is None else prior.rank
+    r_s = np.repeat(np.arange(b, dtype=np.int64), np.diff(s.indptr))
+    j_s = s.indices.astype(np.int64)
+    data = s.data
+    if exclude is not None and exclude.nnz:
+        ex = _canonical(exclude)
+        r_e = np.repeat(np.arange(b, dtype=np.int64), np.diff(ex.indptr))
+        ex_keys = r_e * n + ex.indices  # sorted and unique (canonical)
+        keep = ~_sorted_member(ex_keys, r_s * n + j_s)
+        r_s, j_s, data = r_s[keep], j_s[keep], data[keep]
+        j_e = ex.indices.astype(np.int64)
+    else:
+        r_e = j_e = np.empty(0, np.int64)
+    # stored entries: the same float32 operations as the dense form
+    if prior is None:
+        v_s = data + np.float32(0.0)  # -0.0 -> 0.0
+        bound = np.zeros(b, np.float32)
+    else:
+        v_s = (w[r_s] * prior.values[j_s] + data) + c[r_s] + np.float32(0.0)
+        first = prior.order[0] if n else 0
+        bound = (w * prior.values[first] + np.float32(0.0)) + c
+    v_s = v_s.astype(np.float32, copy=False)
+    v_s[np.isnan(v_s)] = -np.inf
+    v_s[v_s == np.inf] = _FMAX
+    tie_s = j_s if rank is None else rank[j_s].astype(np.int64)
+    # candidates among the stored entries: the k best of each row (finite only)
+    finite = np.isfinite(v_s)
+    cr, cv, ct = r_s[finite], v_s[finite], tie_s[finite]
+    ptr = np.zeros(b + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cr, minlength=b), out=ptr[1:])
+    top = topn_mask(ptr, ct, cv, k)
+    cr, cv, ct = cr[top], cv[top], ct[top]
+    # rows whose k best stored values all beat every fallback value need no padding
+    beat = np.bincount(cr[cv > bound[cr]], minlength=b)
+    pad = beat < k
+    parts_r, parts_v, parts_t = [cr], [cv], [ct]
+    if pad.any():
+        # members (stored + excluded; disjoint, each distinct per row) by rank
+        mem_row = np.concatenate([r_s, r_e])
+        mem_j = np.concatenate([j_s, j_e])
+        sel = pad[mem_row]
+        mem_row, mem_j = mem_row[sel], mem_j[sel]
+        mem_rank = mem_j if rank is None else rank[mem_j].astype(np.int64)
+        srt = np.sort(mem_row * n + mem_rank)
+        mem_row, mem_rank = srt // n, srt % n
+        pos = np.arange(len(srt), dtype=np.int64) - np.searchsorted(mem_row, mem_row)
+        t = np.bincount(mem_row[mem_rank - pos < k], minlength=b)
+        m = np.where(pad, np.minimum(n, k + t), 0)
+        inside = mem_rank < m[mem_row]
+        # the prefix of each padded row, minus its members (flagged by a scatter)
+        start = np.cumsum(m) - m
+        r_p = np.repeat(np.arange(b, dtype=np.int64), m)
+        rk = np.arange(len(r_p), dtype=np.int64) - np.repeat(start, m)
+        flag = np.zeros(len(r_p), dtype=bool)
+        flag[start[mem_row[inside]] + mem_rank[inside]] = True
+        r_p, rk = r_p[~flag], rk[~flag]
+        if prior is None:
+            v_p = np.zeros(len(r_p), np.float32)
+        else:
+            j_p = prior.order[rk]
+            v_p = ((w[r_p] * prior.values[j_p] + np.float32(0.0)) + c[r_p]).astype(np.float32)
+            v_p = v_p + np.float32(0.0)
+            v_p[np.isnan(v_p)] = -np.inf
+        parts_r.append(r_p)
+        parts_v.append(v_p)
+        parts_t.append(rk)
+    rows = np.concatenate(parts_r)
+    vals = np.concatenate(parts_v).astype(np.float32, copy=False)
+    ties = np.concatenate(parts_t).astype(np.int64, copy=False)
+    if b <= _ROW_LIMIT and n <= _RANK_LIMIT:
+        # one sort of packed uint64 keys (row | descending score | tie rank)
+        key = np.sort(
+            (rows.astype(np.uint64) << np.uint64(54))
+            | (_descending_bits(vals).astype(np.uint64) << np.uint64(22))
+            | ties.astype(np.uint64)
+        )
+        rows = (key >> np.uint64(54)).astype(np.int64)
+        ties = (key & np.uint64(_RANK_LIMIT - 1)).astype(np.int64)
+        vals = _from_descending_bits(
+            ((key >> np.uint64(22)) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        )
+    else:
+        srt = np.lexsort((ties, -vals, rows))
+        rows, vals, ties = rows[srt], vals[srt], ties[srt]
+    pos = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    ok = (pos < k) & np.isfinite(vals)
+    items = ties[ok] if prior is None else prior.order[ties[ok]]
+    out_items[rows[ok], pos[ok]] = items
+    out_scores[rows[ok], pos[ok]] = vals[ok]
+    return out_items, out_scores

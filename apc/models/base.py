@@ -2,27 +2,31 @@
 
 Any object with ``fit(train, features=None) -> self`` and
 ``recommend(queries, k) -> Recommendations`` is a recommender (duck typing, as in
-scikit-learn). Built-in models derive from :class:`ScoringRecommender`, which owns
-validation, timing, blocking over queries, seed exclusion, the empty-seed fallback
-and top-k; a subclass only writes ``_fit`` and ``_score``.
+scikit-learn). Built-in models derive from :class:`ScoringRecommender`, a template
+that owns validation, timing, blocking over queries, seed exclusion and top-k; a
+subclass only writes ``_fit`` and ``_score``. Extra behaviour is a wrapper, not a
+step of the template: the title answer for queries with an empty seed is
+:class:`apc.models.fallback.TitleFallback`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
-import os
 import pickle
-import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from apc._atomic import atomic_path
 from apc.data.features import ItemFeatures
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries, Recommendations
-from apc.errors import ApcInputError, NotFittedError
+from apc.errors import ApcInputError, NotFittedError, ParameterWarning
+from apc.models import params as hparams
 from apc.models._topk import block_rows, top_k
 
 try:
@@ -33,7 +37,25 @@ except ImportError:  # Python 3.10
 
 @runtime_checkable
 class Recommender(Protocol):
-    """What the runner, the CLI and the metrics need from a model."""
+    """What the runner, the CLI and the metrics need from a model: ``fit`` and ``recommend``.
+
+    This is the whole contract that :class:`apc.testing.RecommenderContract` checks:
+
+    * ``fit(train, features=None)`` learns from :class:`~apc.data.playlists.Playlists`
+      and returns the model itself;
+    * ``recommend(queries, k)`` returns :class:`~apc.data.queries.Recommendations` with
+      one row per query and at most ``k`` columns: int32 track indices in
+      ``[0, n_tracks)``, best first, with float32 scores that do not increase along a
+      row. A row may end early: its unused slots hold ``-1`` (and ``-inf`` scores), and
+      once a row has a ``-1`` it holds nothing else. Unless the model declares
+      ``allows_repeats = True`` a list holds no seed track and no track twice. The same
+      model fitted on the same data gives the same lists, and a batch of queries gets
+      the same lists as the queries one at a time.
+
+    Optional (checked by :class:`apc.testing.OptionalChecks` where a model has them):
+    raising :class:`~apc.errors.NotFittedError` from ``recommend`` before ``fit``, and
+    ``save(path)`` with a class-level ``load(path)`` that round-trips the lists.
+    """
 
     def fit(self, train: Playlists, features: ItemFeatures | None = None) -> Self:
         """Learn from the training playlists (and optional per-track features)."""
@@ -48,6 +70,78 @@ def check_is_fitted(model: Any) -> None:
     """Raise :class:`NotFittedError` unless ``model`` has been fitted."""
     if not getattr(model, "is_fitted_", False):
         raise NotFittedError(f"{type(model).__name__} is not fitted yet; call fit() first")
+
+
+def check_train(train: Any) -> Playlists:
+    """Check that ``train`` is a non-empty :class:`Playlists` corpus; return it.
+
+    Raises
+    ------
+    TypeError
+        When ``train`` is not :class:`Playlists`.
+    ApcInputError
+        When the corpus has no playlists, no tracks or no playlist entries.
+    """
+    if not isinstance(train, Playlists):
+        raise TypeError(f"fit() expects Playlists, got {type(train).__name__}")
+    if len(train) == 0 or train.n_tracks == 0 or len(train.items) == 0:
+        raise ApcInputError(
+            f"cannot fit on an empty corpus ({len(train)} playlists, {train.n_tracks} tracks, "
+            f"{len(train.items)} entries)",
+            field="train",
+        )
+    return train
+
+
+def corpus_fingerprint(train: Playlists) -> str:
+    """Return a short hash of the corpus' track catalogue (its ids, in index order).
+
+    Two corpora with the same fingerprint map track indices to the same track ids, so
+    a saved model can tell whether the corpus given to ``apc recommend`` is the one it
+    was fitted on (a corpus of the same size with other ids has another fingerprint).
+
+    Examples
+    --------
+    >>> from apc.testing import checkerboard
+    >>> len(corpus_fingerprint(checkerboard()))
+    16
+    """
+    h = hashlib.blake2b(digest_size=8)
+    ids = train.tracks["track_id"].astype(str).tolist() if "track_id" in train.tracks else []
+    h.update(str(len(ids)).encode())
+    step = 1 << 16
+    for lo in range(0, len(ids), step):
+        h.update("\x1f".join(ids[lo : lo + step]).encode("utf-8", "surrogatepass"))
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def check_k(k: Any, n_tracks: int) -> int:
+    """Validate a list length and cap it at the catalogue size (with a warning).
+
+    Returns
+    -------
+    int
+        ``min(k, n_tracks)`` (``k`` when the catalogue is empty).
+
+    Raises
+    ------
+    ApcInputError
+        When ``k`` is not an integer >= 1.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ApcInputError(f"k must be an integer >= 1, got {k!r}", field="k")
+    if k < 1:
+        raise ApcInputError(f"k must be >= 1, got {k}", field="k")
+    if k > n_tracks >= 1:
+        warnings.warn(
+            f"k={k} exceeds the catalogue ({n_tracks} tracks); lists hold at most "
+            f"{n_tracks} tracks",
+            ParameterWarning,
+            stacklevel=3,
+        )
+        return int(n_tracks)
+    return int(k)
 
 
 class ScoringRecommender:
@@ -65,20 +159,55 @@ class ScoringRecommender:
     allows_repeats : bool
         If False (default) seed tracks are never recommended.
     empty_seed_fallback : bool
-        If True (default) queries with an empty seed are answered by the title model
-        (MPD "title only" queries) instead of by ``_score``.
+        True (default) when the model has nothing sensible to say for a query with an
+        empty seed (MPD "title only" queries). The model itself answers such queries
+        from ``_score`` as usual; apc's front doors (:func:`apc.workflows.build_model`,
+        the benchmark runner, the MPD tools) wrap it in
+        :class:`apc.models.fallback.TitleFallback`, which answers them by title.
     batch_size : int
-        Upper bound on queries scored per block (also capped by memory).
+        Upper bound on queries scored per block (dense blocks are also capped by
+        memory, :data:`apc.models._topk.BLOCK_CELLS`).
+    sparse_scores : bool
+        True when ``_score`` returns sparse blocks, so blocks are not capped by
+        the dense memory bound (default False).
+    config_class : type or None
+        The frozen dataclass that declares the hyper-parameters (names, types,
+        defaults, bounds, meaning; see :mod:`apc.models.params`). When set,
+        ``Model(**params)`` builds ``self.config`` from flat keywords, each field is
+        readable as ``self.<name>``, and :meth:`validate_params` checks them all.
     """
 
     name: ClassVar[str] = ""
     allows_repeats: ClassVar[bool] = False
     empty_seed_fallback: ClassVar[bool] = True
     batch_size: ClassVar[int] = 1024
+    sparse_scores: ClassVar[bool] = False
+    config_class: ClassVar[type | None] = None
 
     # ------------------------------------------------------------------ params
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("config_class") is not None:
+            hparams.install(cls)  # keyword signature + read-only views of the fields
+
+    def __init__(self, **params_: Any) -> None:
+        """Store the hyper-parameters of a ``config_class`` model as ``self.config``.
+
+        Raises
+        ------
+        ApcInputError
+            When a name is not a field of ``config_class`` (the message lists them).
+        """
+        if self.config_class is None:
+            if params_:
+                self.set_params(**params_)  # raises: no parameters
+            return
+        self.config = hparams.build(self.config_class, params_, owner=type(self).__name__)
+
     @classmethod
     def _param_names(cls) -> list[str]:
+        if cls.config_class is not None:
+            return [s.name for s in hparams.specs(cls.config_class)]
         sig = inspect.signature(cls.__init__)
         return [
             p.name
@@ -100,6 +229,10 @@ class ScoringRecommender:
         Self
             The model itself.
         """
+        if self.config_class is not None:
+            merged = {**self.get_params(), **params}
+            self.config = hparams.build(self.config_class, merged, owner=type(self).__name__)
+            return self
         valid = set(self._param_names())
         for key, value in params.items():
             if key not in valid:
@@ -110,6 +243,24 @@ class ScoringRecommender:
                 )
             setattr(self, key, value)
         return self
+
+    def validate_params(self) -> None:
+        """Check the hyper-parameters' types and ranges without data (cheap; no fitting).
+
+        :meth:`fit` calls it first; the benchmark runner calls it for every model of a
+        suite before any cell runs. Built-ins declare their parameters in a
+        ``config_class`` dataclass (see :mod:`apc.models.params`); a subclass without
+        one may override this method. Checks that need the training data belong in
+        :meth:`_validate`.
+
+        Raises
+        ------
+        ApcInputError
+            With ``field`` set to the offending parameter's name, e.g.
+            ``hidden: expected an integer >= 1, got 'abc'``.
+        """
+        if self.config_class is not None:
+            hparams.validate(self.config)
 
     @property
     def identifier(self) -> str:
@@ -131,6 +282,14 @@ class ScoringRecommender:
         """(B, n_tracks) scores for a block of queries (numpy, scipy sparse or torch)."""
         raise NotImplementedError
 
+    def _block_scores(self, queries: Queries, k: int) -> Any:
+        """Scores of one block in any form :func:`~apc.models._topk.top_k` takes.
+
+        ``_score(queries)`` by default; a family whose scores have a compact form
+        (:class:`~apc.models._topk.PriorScores`) overrides this instead of ``recommend``.
+        """
+        return self._score(queries)
+
     def fit(self, train: Playlists, features: ItemFeatures | None = None) -> Self:
         """Fit the model on ``train``; returns ``self``.
 
@@ -151,25 +310,21 @@ class ScoringRecommender:
         TypeError
             When ``train`` is not :class:`Playlists`.
         ApcInputError
-            When ``features`` has the wrong number of rows or a hyper-parameter is
-            invalid for the data.
+            When the corpus is empty, ``features`` has the wrong number of rows or a
+            hyper-parameter is invalid for the data.
         """
-        if not isinstance(train, Playlists):
-            raise TypeError(f"fit() expects Playlists, got {type(train).__name__}")
+        check_train(train)
         if features is not None and len(features) != train.n_tracks:
             raise ApcInputError(
                 f"features have {len(features)} rows for {train.n_tracks} tracks",
                 field="features",
             )
+        self.validate_params()
         self._validate(train)
         start = time.perf_counter()
         self._fit(train, features)
         self.n_tracks_ = train.n_tracks
-        self.fallback_ = None
-        if self.empty_seed_fallback and self.name != "title":
-            from apc.models.title import TitleModel
-
-            self.fallback_ = TitleModel()._fit_fallback(train)
+        self.corpus_fingerprint_ = corpus_fingerprint(train)
         self.fit_time_ = time.perf_counter() - start
         self.is_fitted_ = True
         return self
@@ -185,23 +340,25 @@ class ScoringRecommender:
         queries : Queries
             Queries over the catalogue the model was fitted on.
         k : int
-            List length, >= 1.
+            List length, >= 1; capped at the catalogue size with a
+            :class:`~apc.errors.ParameterWarning`.
 
         Returns
         -------
         Recommendations
-            (len(queries), k) items and scores, best first, ``-1`` / ``-inf`` padded.
+            (len(queries), min(k, n_tracks)) items and scores, best first, ``-1`` /
+            ``-inf`` padded.
 
         Raises
         ------
         NotFittedError
             When the model is not fitted.
         ApcInputError
-            When ``k < 1`` or the queries refer to another catalogue size.
+            When ``k < 1``, the queries refer to another catalogue size, or ``_score``
+            returns a block of the wrong shape.
         """
         check_is_fitted(self)
-        if k < 1:
-            raise ApcInputError(f"k must be >= 1, got {k}", field="k")
+        k = check_k(k, self.n_tracks_)
         if queries.n_tracks != self.n_tracks_:
             raise ApcInputError(
                 f"queries refer to {queries.n_tracks} tracks, the model was fitted on "
@@ -211,16 +368,13 @@ class ScoringRecommender:
         n = len(queries)
         items = np.full((n, k), -1, dtype=np.int32)
         scores = np.full((n, k), -np.inf, dtype=np.float32)
-        step = block_rows(self.n_tracks_, self.batch_size)
-        empty = queries.seed_lengths == 0
+        step = self.batch_size if self.sparse_scores else block_rows(self.n_tracks_,
+                                                                     self.batch_size)
         for start in range(0, n, step):
             rows = np.arange(start, min(n, start + step))
             block = queries.subset(rows)
-            s = self._score(block)
-            if self.fallback_ is not None and empty[rows].any():
-                s = _as_dense(s)
-                e = empty[rows]
-                s[e] = _as_dense(self.fallback_._score(block.subset(e)))
+            s = self._block_scores(block, k)
+            _check_block(self, s, len(rows))
             exclude = None if self.allows_repeats else block.seeds_csr()
             items[rows], scores[rows] = top_k(s, k, exclude=exclude)
         return Recommendations(items, scores)
@@ -243,15 +397,9 @@ class ScoringRecommender:
             "apc_model": f"{type(self).__module__}:{type(self).__qualname__}",
             "params": self.get_params(),
         }
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(header, f, protocol=5)
-                pickle.dump(self, f, protocol=5)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            pickle.dump(header, f, protocol=5)
+            pickle.dump(self, f, protocol=5)
         return path
 
     @classmethod
@@ -284,14 +432,17 @@ class ScoringRecommender:
         return model
 
 
-def _as_dense(s) -> np.ndarray:
-    import scipy.sparse as sp
-
-    if sp.issparse(s):
-        return s.toarray().astype(np.float32)
-    if not isinstance(s, np.ndarray):
-        return s.detach().float().cpu().numpy()
-    return np.asarray(s, dtype=np.float32)
+def _check_block(model: ScoringRecommender, s: Any, n_rows: int) -> None:
+    """Raise ApcInputError naming the expected shape when ``_score`` returned another."""
+    shape = tuple(getattr(getattr(s, "sparse", s), "shape", ()) or ())
+    want = (n_rows, model.n_tracks_)
+    if shape != want:
+        got = shape if shape else type(s).__name__
+        raise ApcInputError(
+            f"{type(model).__name__}._score returned scores of shape {got}; expected "
+            f"(B, n_tracks) = {want} for a block of {n_rows} queries",
+            field="_score",
+        )
 
 
 def load_model(path: str | Path) -> Any:

@@ -26,9 +26,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from apc.data.playlists import Playlists
-from apc.data.queries import Queries, Recommendations
+from apc.data.queries import Queries
 from apc.errors import ApcInputError
-from apc.models.base import ScoringRecommender, check_is_fitted
+from apc.models._topk import Prior, PriorScores, _canonical, _descending_bits  # noqa: F401
+from apc.models.base import ScoringRecommender
 
 #: The edge sets of the McFee & Lanckriet mixture, in the order of ``mixture_weights_``.
 EDGE_SETS = ("uniform", "popularity", "artist", "markov")
@@ -102,148 +103,18 @@ def row_selector(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape) 
     )
 
 
-def _canonical(m) -> sp.csr_array:
-    m = sp.csr_array(m, dtype=np.float32)
-    m.sum_duplicates()
-    m.sort_indices()
-    return m
-
-
-def _ranked_candidates(
-    s: sp.csr_array,
-    w: np.ndarray,
-    c: np.ndarray,
-    prior: np.ndarray,
-    order: np.ndarray,
-    rank: np.ndarray,
-    k: int,
-    exclude: sp.csr_array | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k of ``S + w p + c`` per row from the sparse support plus a popularity prefix.
-
-    Outside its support row ``b`` scores ``fl(fl(w_b p_j) + c_b)``, which does not increase
-    along the popularity order, so the best ``k`` of those are the first ``k`` tracks in
-    that order that are neither in the support nor excluded ("members"). With the
-    members' popularity ranks sorted, ``r_(0) < r_(1) < ...``, the prefix needed has
-    length ``k + t`` where ``t = #{i : r_(i) - i < k}`` (``r_(i) - i`` never decreases).
-    Ties are broken by popularity rank (popularity, then track index).
-    """
-    b, n = s.shape
-    out_items = np.full((b, k), -1, dtype=np.int32)
-    out_scores = np.full((b, k), -np.inf, dtype=np.float32)
-    if b == 0 or n == 0:
-        return out_items, out_scores
-    nnz = np.diff(s.indptr)
-    r_s = np.repeat(np.arange(b, dtype=np.int64), nnz)
-    j_s = s.indices.astype(np.int64)
-    if exclude is not None and exclude.nnz:
-        r_e = np.repeat(np.arange(b, dtype=np.int64), np.diff(exclude.indptr))
-        ex_keys = r_e * n + exclude.indices
-        if len(ex_keys) > 1 and not (ex_keys[1:] > ex_keys[:-1]).all():
-            ex_keys = _sorted_unique(ex_keys)
-        keep = ~_sorted_member(ex_keys, r_s * n + j_s)
-        r_s, j_s, data = r_s[keep], j_s[keep], s.data[keep]
-        r_e, j_e = ex_keys // n, ex_keys % n
-    else:
-        r_e = j_e = np.empty(0, np.int64)
-        data = s.data
-    # support entries: (w p + S) + c, the same float32 operations as the dense _score
-    v_s = (w[r_s] * prior[j_s] + data) + c[r_s]
-    # members (support + excluded; disjoint, each distinct per row) by popularity rank;
-    # the prefix length m = k + t is the fixed point t = #{members with rank < k + t}
-    mem_row = np.concatenate([r_s, r_e])
-    mem_rank = rank[np.concatenate([j_s, j_e])].astype(np.int64)
-    t = np.zeros(b, dtype=np.int64)
-    while True:
-        m = np.minimum(n, k + t)
-        inside = mem_rank < m[mem_row]
-        t_new = np.bincount(mem_row[inside], minlength=b)
-        if (t_new == t).all():
-            break
-        t = t_new
-    # the popularity prefix of each row, minus its members (flagged by a scatter, no sort)
-    start = np.cumsum(m) - m
-    r_p = np.repeat(np.arange(b, dtype=np.int64), m)
-    rk = np.arange(len(r_p), dtype=np.int64) - np.repeat(start, m)
-    flag = np.zeros(len(r_p), dtype=bool)
-    flag[start[mem_row[inside]] + mem_rank[inside]] = True
-    keep = ~flag
-    r_p, j_p = r_p[keep], order[rk[keep]].astype(np.int64)
-    v_p = (w[r_p] * prior[j_p] + np.float32(0.0)) + c[r_p]
-    rows = np.concatenate([r_s, r_p])
-    vals = np.concatenate([v_s, v_p]).astype(np.float32) + np.float32(0.0)  # -0.0 -> 0.0
-    vals[np.isnan(vals)] = -np.inf
-    ranks = np.concatenate([rank[j_s], rk[keep]]).astype(np.int64)
-    if b <= _ROW_LIMIT and n <= _RANK_LIMIT:
-        # one sort of packed uint64 keys (row | descending score | popularity rank)
-        key = np.sort(
-            (rows.astype(np.uint64) << np.uint64(54))
-            | (_descending_bits(vals).astype(np.uint64) << np.uint64(22))
-            | ranks.astype(np.uint64)
-        )
-        rows = (key >> np.uint64(54)).astype(np.int64)
-        first = np.searchsorted(rows, np.arange(b))
-        pos = np.arange(len(rows)) - first[rows]
-        sel = pos < k
-        key, rows, pos = key[sel], rows[sel], pos[sel]
-        ranks = (key & np.uint64(_RANK_LIMIT - 1)).astype(np.int64)
-        vals = _from_descending_bits(
-            ((key >> np.uint64(22)) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-        )
-    else:
-        srt = np.lexsort((ranks, -vals, rows))
-        rows, vals, ranks = rows[srt], vals[srt], ranks[srt]
-        first = np.searchsorted(rows, np.arange(b))
-        pos = np.arange(len(rows)) - first[rows]
-    top = (pos < k) & np.isfinite(vals)
-    out_items[rows[top], pos[top]] = order[ranks[top]]
-    out_scores[rows[top], pos[top]] = vals[top]
-    return out_items, out_scores
-
-
-_ROW_LIMIT = 1 << 10  # rows per packed-key sort (10 bits)
-_RANK_LIMIT = 1 << 22  # catalogue size for packed keys (22 bits)
-
-
-def _descending_bits(v: np.ndarray) -> np.ndarray:
-    """uint32 codes of float32 ``v`` whose ascending order is ``v``'s descending order."""
-    u = np.ascontiguousarray(v, dtype=np.float32).view(np.uint32)
-    asc = np.where(u & np.uint32(0x80000000), ~u, u | np.uint32(0x80000000))
-    return ~asc
-
-
-def _from_descending_bits(code: np.ndarray) -> np.ndarray:
-    asc = ~code
-    u = np.where(asc & np.uint32(0x80000000), asc & np.uint32(0x7FFFFFFF), ~asc)
-    return u.astype(np.uint32).view(np.float32)
-
-
-def _sorted_unique(keys: np.ndarray) -> np.ndarray:
-    """Sorted distinct int64 keys (a plain sort: faster here than np.unique's hash path)."""
-    x = np.sort(keys)
-    if len(x) > 1:
-        x = x[np.concatenate([[True], x[1:] != x[:-1]])]
-    return x
-
-
-def _sorted_member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """bool: which ``keys`` occur in the sorted array ``sorted_keys``."""
-    if len(sorted_keys) == 0:
-        return np.zeros(len(keys), dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return sorted_keys[pos] == keys
-
-
 class SparsePriorRecommender(ScoringRecommender):
     """Family base for models scoring ``S + w * prior + c`` (sparse part + popularity prior).
 
     Subclasses implement ``_fit`` (calling :meth:`_set_prior`) and :meth:`_sparse_parts`.
-    :meth:`recommend` computes the exact top-k without a dense queries x catalogue block;
-    ties in score are broken by popularity, then by track index. Queries with an empty
-    seed go through :meth:`ScoringRecommender.recommend` (the title fallback).
+    Each block's scores go to :func:`~apc.models._topk.top_k` as
+    :class:`~apc.models._topk.PriorScores`, so the exact top-k is found without a dense
+    queries x catalogue block; ties in score are broken by popularity, then by track
+    index (the prior's rank).
     """
 
     batch_size: ClassVar[int] = 512
+    sparse_scores: ClassVar[bool] = True
 
     def _set_prior(self, prior: np.ndarray) -> None:
         self.prior_ = np.ascontiguousarray(prior, dtype=np.float32)
@@ -320,48 +191,20 @@ class SparsePriorRecommender(ScoringRecommender):
         out += c[:, None]
         return out
 
-    def recommend(self, queries: Queries, k: int) -> Recommendations:
-        """Recommend the top-``k`` tracks per query (exact; see the module docstring for how).
+    def _block_scores(self, queries: Queries, k: int) -> PriorScores:
+        """The block's scores as :class:`~apc.models._topk.PriorScores` (no dense block).
 
-        Same contract as :meth:`ScoringRecommender.recommend`.
+        With the row index (:meth:`_index_rows`) only the first ``k + |seed|`` entries of
+        each query's row are read; queries with an empty seed use :meth:`_sparse_parts`.
         """
-        check_is_fitted(self)
-        if k < 1:
-            raise ApcInputError(f"k must be >= 1, got {k}", field="k")
-        if queries.n_tracks != self.n_tracks_:
-            raise ApcInputError(
-                f"queries refer to {queries.n_tracks} tracks, the model was fitted on "
-                f"{self.n_tracks_}",
-                field="n_tracks",
-            )
-        n = len(queries)
-        items = np.full((n, k), -1, dtype=np.int32)
-        scores = np.full((n, k), -np.inf, dtype=np.float32)
-        empty = queries.seed_lengths == 0
-        if empty.any():
-            rows = np.flatnonzero(empty)
-            recs = ScoringRecommender.recommend(self, queries.subset(rows), k)
-            items[rows], scores[rows] = recs.items, recs.scores
-        todo = np.flatnonzero(~empty)
-        for start in range(0, len(todo), self.batch_size):
-            rows = todo[start : start + self.batch_size]
-            block = queries.subset(rows)
-            if getattr(self, "rows_", None) is not None:
-                s, w, c = self._row_parts(block, k)
-            else:
-                s, w, c = self._sparse_parts(block)
-            exclude = None if self.allows_repeats else block.seeds_csr()
-            items[rows], scores[rows] = _ranked_candidates(
-                _canonical(s),
-                np.asarray(w, np.float32),
-                np.asarray(c, np.float32),
-                self.prior_,
-                self.prior_order_,
-                self.prior_rank_,
-                k,
-                exclude,
-            )
-        return Recommendations(items, scores)
+        if getattr(self, "rows_", None) is not None and (queries.seed_lengths > 0).all():
+            s, w, c = self._row_parts(queries, k)
+        else:
+            s, w, c = self._sparse_parts(queries)
+        return PriorScores(
+            s, np.asarray(w, np.float32), np.asarray(c, np.float32),
+            Prior(self.prior_, self.prior_order_, self.prior_rank_),
+        )
 
 
 # ---------------------------------------------------------------------------- counts
