@@ -18,9 +18,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import os
 import pickle
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 import apc
+from apc._atomic import atomic_write_bytes  # re-exported: the bench writers use it
 
 #: Bump when the layout of cached objects changes.
 CACHE_VERSION = 1
@@ -75,18 +74,22 @@ def _file_digest(path: str) -> str:
 
 
 def source_digest(obj: Any) -> str:
-    """Hash the source file defining an object.
+    """Hash the source file defining an object (every module file of a package).
 
     Parameters
     ----------
     obj : Any
-        A module or class; for any other object, its class.
+        A module, package or class; for any other object, its class.
 
     Returns
     -------
     str
         Hex sha256 of the file, or ``"unknown"`` when there is no readable source file.
+        For a package, a digest of its ``.py`` files' digests, by relative path.
     """
+    if inspect.ismodule(obj) and hasattr(obj, "__path__"):
+        return digest(*[(str(p.relative_to(d)), _file_digest(str(p)))
+                        for d in obj.__path__ for p in sorted(Path(d).rglob("*.py"))])
     try:
         path = inspect.getsourcefile(
             obj if inspect.ismodule(obj) or inspect.isclass(obj) else type(obj)
@@ -131,14 +134,12 @@ def split_key(corpus_digest: str, protocol: str, options: dict[str, Any], seed: 
     -------
     str
         A :func:`digest` that also covers the apc version and the source of
-        :mod:`apc.evaluation.protocols`.
+        :mod:`apc.evaluation.protocols` and :mod:`apc.data.playlists`.
     """
-    try:
-        import apc.evaluation.protocols as protocols
+    import apc.data.playlists as playlists  # Playlists.compact cuts the train catalogue
+    import apc.evaluation.protocols as protocols
 
-        code = source_digest(protocols)
-    except ImportError:  # pragma: no cover - only while the package is incomplete
-        code = "unknown"
+    code = [source_digest(protocols), source_digest(playlists)]
     return digest(
         "split", CACHE_VERSION, apc.__version__, code, corpus_digest, protocol, options, int(seed)
     )
@@ -164,27 +165,6 @@ def model_key(split: str, cls: type, params: dict[str, Any]) -> str:
     """
     path = f"{cls.__module__}:{cls.__qualname__}"
     return digest("model", CACHE_VERSION, apc.__version__, source_digest(cls), split, path, params)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write bytes through a temp file in the same folder, then rename.
-
-    Parameters
-    ----------
-    path : Path
-        File to write; parent folders are created.
-    data : bytes
-        Content.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Cache:

@@ -97,7 +97,7 @@ def compare(
     ] = None,
 ) -> None:
     """Compare two runs metric by metric (paired tests where both used the same splits)."""
-    from apc.bench.cache import atomic_write_bytes
+    from apc._atomic import atomic_write_bytes
     from apc.bench.compare import compare_runs
     from apc.cli._common import check_writable_output
 

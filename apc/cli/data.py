@@ -12,6 +12,11 @@ from apc.errors import ApcInputError
 
 app = typer.Typer(no_args_is_help=True, help="Create, convert and describe playlist corpora.")
 
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(help="Replace OUT when it holds an apc corpus (never a folder of other files)."),
+]
+
 
 @app.command()
 def synth(
@@ -22,6 +27,7 @@ def synth(
         bool, typer.Option(help="Also write a WAV clip per track (content models).")
     ] = False,
     audio_seconds: Annotated[float, typer.Option(help="Clip length in seconds (> 0).")] = 6.0,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Generate the embedded synthetic corpus and save it to OUT."""
     from apc.workflows import synth_corpus
@@ -30,7 +36,8 @@ def synth(
         raise ApcInputError(f"must be > 0, got {audio_seconds}", field="--audio-seconds")
     check_writable_output(out, "dir")
 
-    pl = synth_corpus(out, preset=preset, seed=seed, audio=audio, audio_seconds=audio_seconds)
+    pl = synth_corpus(out, preset=preset, seed=seed, audio=audio, audio_seconds=audio_seconds,
+                      overwrite=overwrite)
     console.print(f"wrote {pl!r} to {out}")
 
 
@@ -45,13 +52,14 @@ def convert(
         list[str] | None,
         typer.Option("--option", "-o", help="Adapter option key=value (repeatable)."),
     ] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Convert a native dataset (MPD, AotM-2011, 8tracks, CSV...) into an apc corpus."""
     from apc.datasets import convert as convert_dataset
     from apc.models.registry import parse_params
 
     check_writable_output(out, "dir")
-    pl = convert_dataset(input, out, format, **parse_params(option))
+    pl = convert_dataset(input, out, format, overwrite=overwrite, **parse_params(option))
     console.print(f"wrote {pl!r} to {out}")
     report = pl.info.get("report")
     if report:

@@ -95,7 +95,7 @@ def score(
     """Score a submission with the official metrics (R-precision, NDCG, clicks) per category."""
     from rich.markdown import Markdown
 
-    from apc.bench.cache import atomic_write_bytes
+    from apc._atomic import atomic_write_bytes
     from apc.cli._common import check_writable_output, console
     from apc.mpd.score import overall_dict, score_submission
 
@@ -122,6 +122,10 @@ def make_challenge(
         int, typer.Option(min=1, help="Least held-out tracks per playlist.")
     ] = 5,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the draw.")] = 0,
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="Replace OUT when it holds an apc offline challenge (nothing else)."),
+    ] = False,
 ) -> None:
     """Build an offline challenge (train slices, challenge set, answers) to score locally."""
     from apc.cli._common import check_writable_output, console, dict_table
@@ -129,7 +133,8 @@ def make_challenge(
 
     check_writable_output(out, "dir")
     res = make_offline_challenge(
-        source, out, n_per_category=per_category, min_holdouts=min_holdouts, seed=seed
+        source, out, n_per_category=per_category, min_holdouts=min_holdouts, seed=seed,
+        overwrite=overwrite,
     )
     console.print(dict_table(res.counts, title="playlists per category"))
     console.print(dict_table(res.report, title=f"wrote {out}"))

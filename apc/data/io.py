@@ -8,8 +8,9 @@ Layout of a corpus directory::
     tracks.parquet    row i = track i
     artists.parquet   row j = artist j
 
-Writing goes to a temporary sibling directory that is renamed into place, so a crash
-never leaves a half-written corpus; reading verifies counts and checksums and raises
+Writing goes to a staging sibling directory that is renamed into place
+(:func:`apc._atomic.atomic_dir`), so a crash never leaves a half-written corpus and only
+an apc corpus is ever replaced; reading verifies counts and checksums and raises
 :class:`~apc.errors.ApcInputError` on any mismatch.
 """
 
@@ -17,9 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from apc._atomic import atomic_dir
 from apc.errors import ApcInputError
 
 FORMAT = "apc-playlists"
@@ -69,46 +68,7 @@ def _to_arrow_table(df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(df, preserve_index=False)
 
 
-def atomic_dir(path: Path):
-    """Return a context manager yielding a temp dir that replaces ``path`` on success.
-
-    The temporary directory is a hidden sibling of ``path``. On a clean exit it is
-    renamed to ``path`` (replacing any existing directory); on an exception it is
-    removed and ``path`` is left untouched.
-
-    Parameters
-    ----------
-    path : Path
-        Final directory.
-
-    Returns
-    -------
-    context manager
-        Its ``__enter__`` returns the temporary directory to write into.
-    """
-
-    class _Atomic:
-        def __enter__(self) -> Path:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-            return self.tmp
-
-        def __exit__(self, exc_type, exc, tb) -> None:
-            if exc_type is not None:
-                shutil.rmtree(self.tmp, ignore_errors=True)
-                return
-            if path.exists():
-                old = path.with_name(f".{path.name}.old-{os.getpid()}")
-                os.replace(path, old)
-                os.replace(self.tmp, path)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(self.tmp, path)
-
-    return _Atomic()
-
-
-def save_playlists(pl, path: str | Path) -> Path:
+def save_playlists(pl, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write a corpus to a directory, atomically.
 
     Parameters
@@ -116,37 +76,62 @@ def save_playlists(pl, path: str | Path) -> Path:
     pl : Playlists
         Corpus to write.
     path : str or Path
-        Target directory; replaced if it exists.
+        Target directory; missing or empty, or see ``overwrite``.
+    overwrite : bool, default False
+        Replace an existing apc corpus at ``path`` (a folder holding anything else is
+        never replaced; see :func:`apc._atomic.check_out_dir`).
 
     Returns
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    ApcInputError
+        If ``path`` may not be replaced.
     """
     path = Path(path)
-    with atomic_dir(path) as tmp:
-        lists = pa.LargeListArray.from_arrays(pa.array(pl.indptr), pa.array(pl.items))
-        pq.write_table(pa.table({"items": lists}), tmp / "playlists.parquet")
-        pq.write_table(_to_arrow_table(pl.meta), tmp / "meta.parquet")
-        pq.write_table(_to_arrow_table(pl.tracks), tmp / "tracks.parquet")
-        pq.write_table(_to_arrow_table(pl.artists), tmp / "artists.parquet")
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "counts": {
-                "playlists": len(pl),
-                "tracks": pl.n_tracks,
-                "artists": pl.n_artists,
-                "entries": pl.n_entries,
-            },
-            "files": {
-                name: {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
-                for name in FILES
-            },
-            "info": pl.info,
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    with atomic_dir(path, kind="corpus", overwrite=overwrite) as tmp:
+        write_corpus_files(pl, tmp)
     return path
+
+
+def write_corpus_files(pl, folder: Path) -> None:
+    """Write the parquet files and ``manifest.json`` of a corpus into an existing folder.
+
+    The building block of :func:`save_playlists`, for callers that stage more files
+    beside the corpus (audio clips) inside one :func:`apc._atomic.atomic_dir`.
+
+    Parameters
+    ----------
+    pl : Playlists
+        Corpus to write.
+    folder : Path
+        A folder being staged; its corpus files are overwritten.
+    """
+    tmp = Path(folder)
+    lists = pa.LargeListArray.from_arrays(pa.array(pl.indptr), pa.array(pl.items))
+    pq.write_table(pa.table({"items": lists}), tmp / "playlists.parquet")
+    pq.write_table(_to_arrow_table(pl.meta), tmp / "meta.parquet")
+    pq.write_table(_to_arrow_table(pl.tracks), tmp / "tracks.parquet")
+    pq.write_table(_to_arrow_table(pl.artists), tmp / "artists.parquet")
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "counts": {
+            "playlists": len(pl),
+            "tracks": pl.n_tracks,
+            "artists": pl.n_artists,
+            "entries": pl.n_entries,
+        },
+        "files": {
+            name: {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
+            for name in FILES
+        },
+        "info": pl.info,
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
 
 
 def read_manifest(path: str | Path) -> dict:
@@ -229,13 +214,21 @@ def load_playlists(path: str | Path, *, verify: bool = True):
             )
         if verify and sha256_file(fpath) != expected.get("sha256"):
             raise ApcInputError("checksum mismatch (corrupted or modified)", file=str(fpath))
+    tables = {}
+    for name in ("playlists.parquet", "meta.parquet", "tracks.parquet", "artists.parquet"):
+        try:
+            tables[name] = pq.read_table(path / name)
+        except (pa.ArrowException, OSError) as e:
+            # arrow's messages span lines; the CLI prints one
+            why = " ".join(str(e).split())
+            raise ApcInputError(f"unreadable parquet ({why})", file=str(path / name)) from e
     try:
-        lists = pq.read_table(path / "playlists.parquet").column("items").combine_chunks()
-        meta = pq.read_table(path / "meta.parquet").to_pandas()
-        tracks = pq.read_table(path / "tracks.parquet").to_pandas()
-        artists = pq.read_table(path / "artists.parquet").to_pandas()
-    except (pa.ArrowException, OSError) as e:
-        raise ApcInputError(f"unreadable parquet ({e})", file=str(path)) from e
+        lists = tables["playlists.parquet"].column("items").combine_chunks()
+        meta = tables["meta.parquet"].to_pandas()
+        tracks = tables["tracks.parquet"].to_pandas()
+        artists = tables["artists.parquet"].to_pandas()
+    except (pa.ArrowException, KeyError) as e:
+        raise ApcInputError(f"unexpected parquet contents ({e})", file=str(path)) from e
     indptr = np.asarray(lists.offsets, dtype=np.int64)
     indptr = indptr - indptr[0]
     items = np.asarray(lists.flatten(), dtype=np.int32)

@@ -243,8 +243,14 @@ class Playlists:
         """
         return Playlists(indptr, items, self.tracks, self.artists, meta, dict(self.info))
 
-    def compact(self) -> tuple[Playlists, np.ndarray]:
+    def compact(self, *, keep: np.ndarray | None = None) -> tuple[Playlists, np.ndarray]:
         """Drop tracks (and artists) that occur in no playlist; re-index.
+
+        Parameters
+        ----------
+        keep : np.ndarray, optional
+            bool (n_tracks,): tracks to keep even when no playlist uses them (the
+            cold tracks of a cold-start split).
 
         Returns
         -------
@@ -255,6 +261,8 @@ class Playlists:
         """
         used = np.zeros(self.n_tracks, dtype=bool)
         used[self.items] = True
+        if keep is not None:
+            used |= np.asarray(keep, dtype=bool)
         kept = np.flatnonzero(used)
         remap = np.full(self.n_tracks, -1, dtype=np.int32)
         remap[kept] = np.arange(len(kept), dtype=np.int32)
@@ -319,13 +327,16 @@ class Playlists:
         }
 
     # ------------------------------------------------------------------ I/O
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the corpus as parquet files plus ``manifest.json`` (atomically).
 
         Parameters
         ----------
         path : str or Path
-            Target directory; replaced if it exists.
+            Target directory; missing or empty, or see ``overwrite``.
+        overwrite : bool, default False
+            Replace an existing apc corpus at ``path``; a folder holding anything else
+            is never replaced.
 
         Returns
         -------
@@ -334,7 +345,7 @@ class Playlists:
         """
         from apc.data.io import save_playlists
 
-        return save_playlists(self, path)
+        return save_playlists(self, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | Path) -> Playlists:

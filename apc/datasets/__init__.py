@@ -188,7 +188,8 @@ def load_corpus(spec: str | Path | Playlists, **options: Any) -> Playlists:
     return read(path, guess_format(path), **options)
 
 
-def convert(input: str | Path, out: str | Path, format: str, **options: Any) -> Playlists:
+def convert(input: str | Path, out: str | Path, format: str, *, overwrite: bool = False,
+            **options: Any) -> Playlists:
     """Read a native dataset and save it as a corpus directory (atomically).
 
     Parameters
@@ -196,9 +197,11 @@ def convert(input: str | Path, out: str | Path, format: str, **options: Any) -> 
     input : str or Path
         The native file or directory.
     out : str or Path
-        Corpus directory to write; replaced if it exists.
+        Corpus directory to write; missing or empty, or see ``overwrite``.
     format : str
         One of :data:`FORMATS`.
+    overwrite : bool, default False
+        Replace an existing apc corpus at ``out``.
     **options
         Adapter options, as for :func:`read`.
 
@@ -206,9 +209,20 @@ def convert(input: str | Path, out: str | Path, format: str, **options: Any) -> 
     -------
     Playlists
         The corpus that was written.
+
+    Raises
+    ------
+    ApcInputError
+        Before anything is read, when ``out`` is ``input``, lies inside it or holds
+        it, or is a folder apc may not replace (see
+        :func:`apc._atomic.check_out_dir`).
     """
+    from apc._atomic import check_out_dir, check_separate
+
+    check_separate(input, out)
+    check_out_dir(out, "corpus", overwrite=overwrite)
     pl = read(input, format, **options)
-    pl.save(out)
+    pl.save(out, overwrite=overwrite)
     return pl
 
 

@@ -462,13 +462,15 @@ def _track_fragments(pl: Playlists, used: np.ndarray) -> dict[int, str]:
     return frags
 
 
-def write_mpd_slices(pl: Playlists, out_dir: str | Path, *, slice_size: int = 1000) -> list[Path]:
+def write_mpd_slices(pl: Playlists, out_dir: str | Path, *, slice_size: int = 1000,
+                     overwrite: bool = False) -> list[Path]:
     """Write a corpus as full-schema MPD slice files, atomically.
 
-    The files are written to a temporary sibling folder that then replaces ``out_dir``
-    (an existing ``out_dir`` is replaced as a whole), so a crash never leaves a
-    half-written folder. :func:`read_mpd` reads the result back to the same sequences,
-    track ids, artists and playlist ids.
+    The files are written to a staging sibling folder that then replaces ``out_dir``
+    as a whole, so a crash never leaves a half-written folder. An existing
+    ``out_dir`` is replaced only when it holds slices apc wrote and ``overwrite`` is
+    true (never the organisers' slices or any other file). :func:`read_mpd` reads the
+    result back to the same sequences, track ids, artists and playlist ids.
 
     Parameters
     ----------
@@ -478,6 +480,8 @@ def write_mpd_slices(pl: Playlists, out_dir: str | Path, *, slice_size: int = 10
         Output folder; receives ``mpd.slice.<start>-<end>.json`` files.
     slice_size : int
         Playlists per file (the MPD has 1,000).
+    overwrite : bool, default False
+        Replace slices apc wrote before at ``out_dir``.
 
     Returns
     -------
@@ -501,7 +505,7 @@ def write_mpd_slices(pl: Playlists, out_dir: str | Path, *, slice_size: int = 10
     >>> write_mpd_slices(pl, "train/", slice_size=1000)  # doctest: +SKIP
     [PosixPath('train/mpd.slice.0-999.json'), ...]
     """
-    from apc.data.io import atomic_dir
+    from apc._atomic import atomic_dir
 
     if not _is_int(slice_size) or slice_size < 1:
         raise ApcInputError(f"slice_size must be an integer >= 1, got {slice_size!r}",
@@ -534,7 +538,7 @@ def write_mpd_slices(pl: Playlists, out_dir: str | Path, *, slice_size: int = 10
                                                      ("num_edits", "num_edits"))}
     now = datetime.now().isoformat(sep=" ")
     files: list[Path] = []
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir, kind="mpd-slices", overwrite=overwrite) as tmp:
         for start in range(0, max(n, 1), slice_size):
             stop = min(n, start + slice_size)
             parts = []

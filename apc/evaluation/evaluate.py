@@ -1,7 +1,10 @@
 """Evaluate one model on one split: fit, recommend, per-query metrics in long form.
 
-The per-query rows (``model, dataset, protocol, seed, query, playlist_id, category,
-seed_length, n_targets, metric, k, value``) are the single source of every later
+:func:`score_recommendations` is the one place where recommendations become per-query
+rows; :func:`evaluate` (fit + recommend + score), ``apc evaluate`` and the benchmark
+runner all use it. The rows (``model, dataset, protocol, seed, query, playlist_id,
+category, seed_length, n_targets, metric, k, label, value``; ``k`` is a nullable
+integer, missing for metrics without a cut-off) are the single source of every later
 table, statistic and plot. :func:`write_results` stores them as parquet (atomically),
 with the split report, the evaluation policies and the metric variants in the file's
 metadata.
@@ -10,9 +13,8 @@ metadata.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from apc.evaluation.metrics import METRICS, compute_metrics
+from apc._atomic import atomic_path
+from apc.errors import ApcInputError
+from apc.evaluation.metrics import METRICS, compute_metrics, label, takes_k
 from apc.evaluation.protocols import Split
 
 #: Evaluation policies, stated with every result.
@@ -48,8 +52,9 @@ NEXT_TRACK_METRICS = ["hit", "mrr", "ndcg", "coverage", "popularity", "artist_di
 CONTINUATION_METRICS = ["recall", "ndcg", "rprec", "rprec_mpd", "ndcg_mpd", "clicks_mpd",
                         "coverage", "popularity", "artist_diversity"]
 
+#: Columns of the long-form per-query rows, the one schema of every results file.
 RESULT_COLUMNS = ["model", "dataset", "protocol", "seed", "query", "playlist_id", "category",
-                  "seed_length", "n_targets", "metric", "k", "value"]
+                  "seed_length", "n_targets", "metric", "k", "label", "value"]
 
 
 def default_metrics(protocol: str) -> list[str]:
@@ -99,56 +104,122 @@ class EvaluationResult:
         pd.Series
             Label (``recall@10``, ``rprec``) -> mean, in order of first appearance.
         """
-        df = self.per_query
-        labels = np.where(df["k"].isna(), df["metric"], df["metric"] + "@" + df["k"].astype(str))
-        return df.assign(label=labels).groupby("label", sort=False)["value"].mean()
+        return self.per_query.groupby("label", sort=False)["value"].mean()
 
 
-def per_query_frame(values: dict[str, Any], queries, *, model: str, dataset: str,
-                    protocol: str, seed: int) -> pd.DataFrame:
-    """Turn :func:`compute_metrics` output into long-form rows (one per query x label).
+def metric_labels(metrics: Iterable[str], ks: Iterable[int]) -> list[str]:
+    """Expand metric names and cut-offs into labels, name by name.
 
     Parameters
     ----------
-    values : dict
-        Label -> per-query array, or a scalar for a set-level metric (repeated on
-        every row).
-    queries : Queries
-        The evaluated queries (ids, categories, seed and target lengths).
-    model, dataset, protocol : str
+    metrics : iterable of str
+        Metric names (see :data:`apc.evaluation.metrics.METRICS`).
+    ks : iterable of int
+        Cut-offs, applied to every metric that takes one.
+
+    Returns
+    -------
+    list of str
+        ``recall@10``-style labels; a metric without a cut-off appears once, bare.
+
+    Examples
+    --------
+    >>> metric_labels(["recall", "rprec"], [10, 100])
+    ['recall@10', 'recall@100', 'rprec']
+    """
+    ks = sorted({int(k) for k in ks})
+    out: list[str] = []
+    for name in metrics:
+        out.extend([label(name, k) for k in ks] if takes_k(name) else [name])
+    return out
+
+
+def _parse_label(text: str) -> tuple[str, int | None]:
+    name, _, k = text.partition("@")
+    return name, int(k) if k else None
+
+
+def score_recommendations(recs, split: Split, labels: Iterable[str], *, model: str,
+                          dataset: str, seed: int, k: int | None = None) -> pd.DataFrame:
+    """Score recommendations for the queries of a split: one row per query and metric label.
+
+    This is the one place where recommendations become per-query rows: :func:`evaluate`,
+    the benchmark runner and the CLI all go through it.
+
+    Parameters
+    ----------
+    recs : Recommendations
+        int ``(Q, w)`` items (best first, ``-1`` padded) for ``split.queries``.
+    split : Split
+        The split (its queries give the targets, its train corpus the popularity and
+        artists some metrics need).
+    labels : iterable of str
+        Metric labels (``recall@10``, ``rprec``), in row order.
+    model, dataset : str
         Recorded in every row.
     seed : int
-        Seed of the split, recorded in every row.
+        Recorded in every row (the split seed for :func:`evaluate`, the replicate seed
+        for the benchmark runner).
+    k : int, optional
+        The list length asked for; a wider list is an error.
 
     Returns
     -------
     pd.DataFrame
-        Columns :data:`RESULT_COLUMNS`; ``k`` is a nullable integer (missing for
-        metrics without a cut-off).
+        Columns :data:`RESULT_COLUMNS`: ``playlist_id`` as text, ``category`` text or
+        null, ``k`` a nullable ``Int64`` (missing for metrics without a cut-off); a
+        set-level metric repeats its one value on every row.
+
+    Raises
+    ------
+    ValueError
+        If the recommendations do not have one row per query (or are wider than ``k``).
+    ApcInputError
+        If a label names an unknown metric.
     """
+    queries, train = split.queries, split.train
     q = len(queries)
-    frames = []
-    cat = queries.category if queries.category is not None else np.full(q, None, dtype=object)
+    items = np.asarray(getattr(recs, "items", recs))
+    if items.ndim != 2 or items.shape[0] != q or (k is not None and items.shape[1] > k):
+        width = "w" if k is None else f"<= {k}"
+        raise ValueError(f"recommend() returned items of shape {items.shape}; "
+                         f"expected ({q}, {width})")
+    labels = list(labels)
+    by_k: dict[int | None, list[str]] = {}
+    for lab in labels:
+        name, kk = _parse_label(lab)
+        by_k.setdefault(kk, []).append(name)
+    values: dict[str, Any] = {}
+    for kk, names in by_k.items():
+        values.update(compute_metrics(recs, queries, train, metrics=names,
+                                      ks=[] if kk is None else [kk]))
+    cat = queries.category
+    category = (pd.Series(cat, dtype=object).map(lambda c: None if pd.isna(c) else str(c))
+                if cat is not None else pd.Series([None] * q, dtype=object))
     base = pd.DataFrame({
         "query": np.arange(q, dtype=np.int64),
-        "playlist_id": queries.playlist_ids,
-        "category": pd.Series(cat, dtype=object).astype(str).where(pd.notna(cat), None),
-        "seed_length": queries.seed_lengths,
-        "n_targets": queries.target_lengths,
+        "playlist_id": np.asarray(queries.playlist_ids).astype(str),
+        "category": category.to_numpy(dtype=object),
+        "seed_length": queries.seed_lengths.astype(np.int64),
+        "n_targets": np.diff(queries.targets_csr().indptr).astype(np.int64),
     })
-    for lab, vals in values.items():
-        name, _, k = lab.partition("@")
-        arr = np.asarray(vals, dtype=np.float64)
+    frames = []
+    for lab in labels:
+        name, kk = _parse_label(lab)
+        arr = np.asarray(values[lab], dtype=np.float64)
         if arr.ndim == 0:  # set-level metric: the same value on every row
             arr = np.full(q, float(arr))
         f = base.copy()
         f["metric"] = name
-        f["k"] = pd.array([int(k)] * q if k else [pd.NA] * q, dtype="Int64")
+        f["k"] = pd.array([kk] * q, dtype="Int64")
+        f["label"] = lab
         f["value"] = arr
         frames.append(f)
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
-    out.insert(0, "seed", int(seed))
-    out.insert(0, "protocol", protocol)
+    if not frames:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    out.insert(0, "seed", np.int64(seed))
+    out.insert(0, "protocol", split.report.protocol)
     out.insert(0, "dataset", dataset)
     out.insert(0, "model", model)
     return out[RESULT_COLUMNS]
@@ -180,24 +251,20 @@ def evaluate(model, split: Split, *, ks=(10, 100, 500), metrics: list[str] | Non
     Returns
     -------
     EvaluationResult
-        Per-query rows, fit and recommend times, and the split report.
+        Per-query rows (:func:`score_recommendations`), fit and recommend times, and
+        the split report.
 
     Raises
     ------
     ApcInputError
         If ``ks`` is empty or a metric name is unknown.
     """
-    protocol = split.report.protocol
-    names = list(metrics) if metrics else default_metrics(protocol)
+    names = list(metrics) if metrics else default_metrics(split.report.protocol)
     ks = sorted({int(k) for k in ks})
     if not ks:
-        from apc.errors import ApcInputError
-
         raise ApcInputError("at least one cut-off k is needed", field="k")
     for name in names:
         if name not in METRICS:
-            from apc.errors import ApcInputError
-
             raise ApcInputError(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}",
                                 field="metrics")
     t0 = time.perf_counter()
@@ -207,10 +274,9 @@ def evaluate(model, split: Split, *, ks=(10, 100, 500), metrics: list[str] | Non
     t0 = time.perf_counter()
     recs = model.recommend(split.queries, max(ks))
     rec_s = time.perf_counter() - t0
-    values = compute_metrics(recs, split.queries, split.train, metrics=names, ks=ks)
     name = model_name or getattr(model, "name", "") or type(model).__name__
-    frame = per_query_frame(values, split.queries, model=name, dataset=dataset,
-                            protocol=protocol, seed=seed)
+    frame = score_recommendations(recs, split, metric_labels(names, ks), model=name,
+                                  dataset=dataset, seed=seed, k=max(ks))
     return EvaluationResult(frame, fit_s, rec_s, split.report.as_dict())
 
 
@@ -224,7 +290,7 @@ def write_results(per_query: pd.DataFrame, out: str | Path, *, split_report: dic
     Parameters
     ----------
     per_query : pd.DataFrame
-        Rows as made by :func:`per_query_frame`.
+        Rows as made by :func:`score_recommendations`.
     out : str or Path
         Parquet file to write; parent directories are created.
     split_report : dict, optional
@@ -258,14 +324,8 @@ def write_results(per_query: pd.DataFrame, out: str | Path, *, split_report: dic
     table = table.replace_schema_metadata(
         {**existing, b"apc": json.dumps(meta, default=str).encode()}
     )
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_path(out) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out
 
 

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from math import gcd
@@ -35,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from apc._atomic import atomic_path
 from apc.errors import ApcInputError
 from apc.progress import progress
 
@@ -292,15 +291,8 @@ def mel_band_of(freq_hz: float, settings: MelSettings | None = None) -> int:
 
 # ---------------------------------------------------------------------------- caching
 def _write_npy(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npy", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
 
 
 def file_cache_key(path: Path, settings: MelSettings) -> str:

@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -45,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from apc._atomic import atomic_path
 from apc.data.features import ItemFeatures
 from apc.data.playlists import Playlists
 from apc.errors import ApcInputError, DataWarning
@@ -204,14 +203,8 @@ class FeatureStore:
         tab = pa.table(cols).replace_schema_metadata(schema_meta)
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.path(table.name, key)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=self.root)
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             pq.write_table(tab, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return path
 
     def load(self, name: str, key: str | None = None) -> FeatureTable:
@@ -707,15 +700,8 @@ def build_tables(
 
 
 def _save_report(report: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         report.astype(str).to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def build_features(

@@ -396,6 +396,8 @@ class ScoringRecommender:
         header = {
             "apc_model": f"{type(self).__module__}:{type(self).__qualname__}",
             "params": self.get_params(),
+            "n_tracks": getattr(self, "n_tracks_", None),
+            "corpus_fingerprint": getattr(self, "corpus_fingerprint_", None),
         }
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             pickle.dump(header, f, protocol=5)
@@ -411,20 +413,11 @@ class ScoringRecommender:
         Raises
         ------
         ApcInputError
-            When the file is missing, is not an apc model file or holds a model that
-            is not an instance of this class.
+            When the file is missing or a folder, is not an apc model file, names a
+            module or class that cannot be imported, or holds a model that is not an
+            instance of this class.
         """
-        path = Path(path)
-        if not path.exists():
-            raise ApcInputError("no such model file", file=str(path))
-        try:
-            with open(path, "rb") as f:
-                header = pickle.load(f)
-                model = pickle.load(f)
-        except (pickle.UnpicklingError, EOFError) as e:
-            raise ApcInputError(f"not an apc model file ({e})", file=str(path)) from e
-        if not isinstance(header, dict) or "apc_model" not in header:
-            raise ApcInputError("not an apc model file (no header)", file=str(path))
+        header, model = read_model_file(path)
         if not isinstance(model, cls):
             raise ApcInputError(
                 f"file holds {header['apc_model']}, not {cls.__name__}", file=str(path)
@@ -445,6 +438,51 @@ def _check_block(model: ScoringRecommender, s: Any, n_rows: int) -> None:
         )
 
 
+def read_model_file(path: str | Path) -> tuple[dict[str, Any], Any]:
+    """Read a file written by :meth:`ScoringRecommender.save`: ``(header, model)``.
+
+    The file is unpickled, which can run arbitrary code: load only trusted files.
+
+    Raises
+    ------
+    ApcInputError
+        When the file is missing or a folder, is not an apc model file, or names a
+        module or class that cannot be imported (a model saved by another version or
+        a plug-in that is not installed).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ApcInputError("no such model file", file=str(path))
+    if path.is_dir():
+        raise ApcInputError("is a folder, not a model file (written by `apc fit -o`)",
+                            file=str(path))
+    try:
+        with open(path, "rb") as f:
+            header = pickle.load(f)
+            if not isinstance(header, dict) or "apc_model" not in header:
+                raise ApcInputError("not an apc model file (no header)", file=str(path))
+            model = pickle.load(f)
+    except (ModuleNotFoundError, AttributeError) as e:
+        raise ApcInputError(
+            f"cannot load the model: {e} (is the package that defines it installed?)",
+            file=str(path),
+        ) from e
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError) as e:
+        if isinstance(e, ApcInputError):
+            raise
+        raise ApcInputError(f"not an apc model file ({e})", file=str(path)) from e
+    except OSError as e:
+        raise ApcInputError(f"cannot read the model file ({e.strerror or e})",
+                            file=str(path)) from e
+    return header, model
+
+
 def load_model(path: str | Path) -> Any:
-    """Load any model saved by :meth:`ScoringRecommender.save`, whatever its class."""
-    return ScoringRecommender.load(path)
+    """Load any model saved by :meth:`ScoringRecommender.save`, whatever its class.
+
+    Raises
+    ------
+    ApcInputError
+        As :func:`read_model_file`.
+    """
+    return read_model_file(path)[1]

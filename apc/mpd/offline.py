@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from apc.data.io import atomic_dir
+from apc._atomic import atomic_dir, check_out_dir, check_separate
 from apc.datasets.mpd_categories import CATEGORIES, check_categories
 from apc.errors import ApcInputError, DataWarning
 
@@ -165,6 +165,7 @@ def make_offline_challenge(
     min_holdouts: int = 5,
     seed: int = 0,
     categories: tuple[str, ...] = tuple(CATEGORIES),
+    overwrite: bool = False,
 ) -> OfflineChallenge:
     """Build an offline challenge from a corpus and write it to ``out`` (atomically).
 
@@ -184,14 +185,26 @@ def make_offline_challenge(
         Seed of the draw.
     categories : tuple of str
         Categories to build (default all ten).
+    overwrite : bool, default False
+        Replace an existing offline challenge at ``out``; a folder holding anything
+        else is never replaced.
 
     Returns
     -------
     OfflineChallenge
+
+    Raises
+    ------
+    ApcInputError
+        Before anything is read, when ``out`` is the source, lies inside it or holds
+        it, or may not be replaced (:func:`apc._atomic.check_out_dir`).
     """
     from apc.data.playlists import Playlists
     from apc.datasets.mpd import write_mpd_slices
 
+    if not isinstance(source, Playlists) and Path(str(source)).exists():
+        check_separate(source, out)
+    check_out_dir(out, "challenge", overwrite=overwrite)
     if isinstance(source, Playlists):
         pl = source
     else:
@@ -276,7 +289,7 @@ def make_offline_challenge(
     }
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     out = Path(out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, kind="challenge", overwrite=overwrite) as tmp:
         write_mpd_slices(train, tmp / "train")
         (tmp / "challenge_set.json").write_text(
             json.dumps(

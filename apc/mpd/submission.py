@@ -18,9 +18,7 @@ checks the rows before it writes, and writes atomically.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from apc._atomic import atomic_path
 from apc.datasets.mpd_challenge import Challenge, read_challenge
 from apc.errors import ApcInputError, not_utf8
 
@@ -353,17 +352,10 @@ def write_submission(
     problems = _team_problems(team, email, 1) + check_rows(rows, challenge)
     if problems:
         _raise(problems, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(f"team_info,{team.strip()},{email.strip()}\n")
-            for pid in challenge.pids:
-                f.write(f"{pid}, " + ", ".join(rows[pid]) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.write(f"team_info,{team.strip()},{email.strip()}\n")
+        for pid in challenge.pids:
+            f.write(f"{pid}, " + ", ".join(rows[pid]) + "\n")
     return path
 
 

@@ -234,7 +234,14 @@ def test_write_is_atomic_and_replaces(tmp_path):
     out.mkdir()
     (out / "stale.json").write_text("{}")
     pl = Playlists.from_sequences([["a", "b"], ["c"]], names=["x", "y"])
-    write_mpd_slices(pl, out)
+    with pytest.raises(ApcInputError, match="apc did not write"):  # a user's file is kept
+        write_mpd_slices(pl, out, overwrite=True)
+    assert (out / "stale.json").read_text() == "{}"
+    (out / "stale.json").unlink()
+    write_mpd_slices(Playlists.from_sequences([["z"]]), out, slice_size=1)
+    with pytest.raises(ApcInputError, match="--overwrite"):
+        write_mpd_slices(pl, out)
+    write_mpd_slices(pl, out, overwrite=True)  # slices apc wrote may be replaced
     assert sorted(p.name for p in out.iterdir()) == ["mpd.slice.0-999.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temp folder left
     back = read_mpd(out)
