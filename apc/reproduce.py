@@ -379,22 +379,16 @@ def reproduce(
     ApcInputError
         If the recipe is invalid or ``out`` holds a run of a different suite.
     """
-    import json
-
-    from apc.bench.runner import run_suite
+    from apc.bench.runner import read_config_hash, run_suite
     from apc.bench.tables import summary_table
 
     rep = load_reproduction(path)
     suite = check_recipe(rep)
     out = Path(out) if out is not None else Path("runs") / "reproduce" / rep.name
-    resume = False
-    cfg = out / "config.json"
-    if cfg.is_file():
-        resume = json.loads(cfg.read_text()).get("config_hash") == suite.config_hash()
-        if not resume:
-            raise ApcInputError(
-                "holds a run of a different suite; choose another --out", file=str(out)
-            )
+    stored = read_config_hash(out)
+    resume = stored is not None
+    if resume and stored != suite.config_hash():
+        raise ApcInputError("holds a run of a different suite; choose another --out", file=str(out))
     result = run_suite(
         suite,
         out,

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from apc.bench.cache import atomic_write_bytes
+from apc._atomic import atomic_write_bytes
 from apc.bench.suite import Suite, parse_label
 from apc.bench.tables import _direction
 from apc.evaluation.breakdown import LONGTAIL_BUCKETS

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from apc._atomic import atomic_write_bytes
 from apc.bench import stats
-from apc.bench.cache import atomic_write_bytes
 from apc.bench.suite import Suite, parse_label
 from apc.bench.tables import ALPHA, _direction, cost_table
 from apc.evaluation.evaluate import POLICIES

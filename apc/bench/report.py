@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from apc.bench.cache import atomic_write_bytes
+from apc._atomic import atomic_write_bytes
 from apc.bench.plots import make_plots
 from apc.bench.render import render_markdown, write_html
 from apc.bench.suite import Suite

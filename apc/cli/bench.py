@@ -22,7 +22,10 @@ def _print_markdown(text: str) -> None:
 
 @app.command()
 def run(
-    suite: Annotated[Path, typer.Argument(help="Suite file (TOML), e.g. benchmarks/quick.toml.")],
+    suite: Annotated[
+        Path,
+        typer.Argument(help="Suite file (TOML), or a packaged suite's name, e.g. quick."),
+    ],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output folder (default runs/<suite name>).")
     ] = None,
@@ -47,8 +50,9 @@ def run(
     from apc.bench.runner import run_suite
     from apc.bench.suite import load_suite
     from apc.cli._common import check_writable_output
+    from apc.resources import find
 
-    s = load_suite(suite)
+    s = load_suite(find(suite, "suite"))
     out = out or Path("runs") / s.name
     check_writable_output(out, "dir")
     options = {"num_cpus": ray_cpus} if executor == "ray" and ray_cpus else None
@@ -76,12 +80,15 @@ def run(
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `apc bench run`.")],
 ) -> None:
-    """Recompute the summary of RUN_DIR, print the table and write plots and report.html."""
-    from apc.bench.report import write_report
+    """Recompute the summary of RUN_DIR, print the table and write plots and report.html.
+
+    A run killed before its final assembly is reported from its committed cells.
+    """
+    from apc.bench.runner import report_run
     from apc.cli._common import check_writable_output
 
     check_writable_output(run_dir, "dir")
-    res = write_report(run_dir)
+    res = report_run(run_dir)
     _print_markdown(res["markdown"])
     typer.echo(
         f"wrote {run_dir / 'summary.md'}, {len(res['plots'])} plot(s) and {res['html']}", err=True
