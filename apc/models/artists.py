@@ -19,6 +19,7 @@ artist-to-track matrix, all sparse. See ``docs/models/artists.md``.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,7 +29,7 @@ from apc.data.queries import Queries
 from apc.errors import DataWarning
 from apc.models._similarity import cooccurrence_topn
 from apc.models.base import ScoringRecommender
-from apc.models.knn import check_int
+from apc.models.params import param
 
 
 class _ArtistModel(ScoringRecommender):
@@ -145,6 +146,15 @@ class SameArtistGreatestHits(_ArtistModel):
         return sp.csr_array(present @ self.artist_tracks_)
 
 
+@dataclass(frozen=True)
+class CAGHConfig:
+    """Hyper-parameters of :class:`CollocatedArtistsGreatestHits`."""
+
+    n_neighbors: int | None = param(
+        100, ge=1, doc="Similar artists kept per artist, besides itself (None: all)."
+    )
+
+
 class CollocatedArtistsGreatestHits(_ArtistModel):
     r"""CAGH -- Collocated Artists, Greatest Hits (Bonnin & Jannach 2014).
 
@@ -167,8 +177,8 @@ class CollocatedArtistsGreatestHits(_ArtistModel):
 
     Parameters
     ----------
-    n_neighbors : int or None
-        Similar artists kept per artist, besides itself (default 100).
+    **params
+        Fields of :class:`CAGHConfig` as keywords.
 
     References
     ----------
@@ -185,12 +195,7 @@ class CollocatedArtistsGreatestHits(_ArtistModel):
     """
 
     name = "cagh"
-
-    def __init__(self, *, n_neighbors: int | None = 100) -> None:
-        self.n_neighbors = n_neighbors
-
-    def _validate(self, train: Playlists) -> None:
-        check_int(self.n_neighbors, "n_neighbors", allow_none=True)
+    config_class = CAGHConfig
 
     def _fit(self, train: Playlists, features) -> None:
         super()._fit(train, features)

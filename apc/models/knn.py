@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -32,46 +33,13 @@ from apc.models._similarity import (
     topn_mask,
 )
 from apc.models.base import ScoringRecommender
+from apc.models.params import param
 
 SIMILARITIES = ("cosine", "jaccard", "overlap", "dot")
 SAMPLINGS = ("recent", "random", "popular")
 WEIGHTINGS = ("none", "vsknn", "stan")
 DECAYS = ("linear", "quadratic", "log", "harmonic", "none")
 _SECONDS_PER_DAY = 86400.0
-
-
-# --------------------------------------------------------------------------- validation
-def check_int(value, name: str, *, minimum: int = 1, allow_none: bool = False) -> None:
-    """Raise :class:`ApcInputError` unless ``value`` is an int >= ``minimum`` (or None)."""
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        extra = " or None" if allow_none else ""
-        raise ApcInputError(f"must be an integer >= {minimum}{extra}, got {value!r}", field=name)
-
-
-def check_float(value, name: str, *, low: float = 0.0, high: float = np.inf,
-                low_open: bool = False, allow_none: bool = False) -> None:
-    """Raise :class:`ApcInputError` unless ``low <= value <= high`` (``low < value`` if open)."""
-    if value is None and allow_none:
-        return
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if ok:
-        v = float(value)
-        ok = np.isfinite(v) or high == np.inf and v == np.inf
-        ok = ok and (v > low if low_open else v >= low) and v <= high
-    if not ok:
-        bound = f"> {low}" if low_open else f">= {low}"
-        upper = "" if high == np.inf else f" and <= {high}"
-        extra = " or None" if allow_none else ""
-        raise ApcInputError(f"must be a number {bound}{upper}{extra}, got {value!r}", field=name)
-
-
-def check_choice(value, name: str, choices) -> None:
-    """Raise :class:`ApcInputError` unless ``value`` is one of ``choices``."""
-    if value not in choices:
-        raise ApcInputError(f"must be one of {', '.join(map(repr, choices))}; got {value!r}",
-                            field=name)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -186,6 +154,44 @@ def _dedup_last(indptr: np.ndarray, items: np.ndarray, n_cols: int):
 
 
 # --------------------------------------------------------------------------- playlist k-NN
+@dataclass(frozen=True)
+class KNNConfig:
+    """Hyper-parameters of :class:`PlaylistKNN`."""
+
+    n_neighbors: int = param(100, ge=1, doc="Neighbour playlists per query, k.")
+    similarity: str = param("cosine", choices=SIMILARITIES, doc="Seed / playlist similarity.")
+    sample_size: int | None = param(
+        None, ge=1, doc="SKNN candidate sampling: consider only this many of the playlists "
+        "that share a track with the seed (None: all of them).",
+    )
+    sampling: str = param(
+        "recent", choices=SAMPLINGS, doc="Which candidates to keep when sampling: the most "
+        "recent (meta timestamp; corpus order when absent), a random subset (seeded per "
+        "query by seed and the query's playlist id) or those with most followers "
+        "(meta num_followers).",
+    )
+    weighting: str = param("none", choices=WEIGHTINGS, doc="Sequence-aware variant.")
+    decay: str = param(
+        "linear", choices=DECAYS, doc="V-SKNN seed-position weights (see position_decay)."
+    )
+    match_decay: str = param(
+        "harmonic", choices=DECAYS, doc="V-SKNN: scale of a neighbour's vote by the position "
+        "of the most recent seed track it contains (harmonic: 1 / (steps back + 1)).",
+    )
+    idf_weight: float = param(
+        0.0, ge=0, doc="lambda_idf: boost rare tracks by 1 + lambda_idf log(P / pop(t)) "
+        "(V-SKNN/VSTAN).",
+    )
+    lambda_spw: float = param(1.02, gt=0, doc="STAN decay of the seed position.")
+    lambda_snh: float | None = param(
+        None, gt=0, doc="STAN decay of the neighbour's recency, in days (None: off)."
+    )
+    lambda_inh: float | None = param(
+        2.05, gt=0, doc="STAN decay of the position in the neighbour (None: off)."
+    )
+    seed: int = param(0, ge=0, doc='Seed of sampling="random".')
+
+
 class PlaylistKNN(ScoringRecommender):
     r"""Playlist (session) k-nearest-neighbours, with the V-SKNN and STAN weightings.
 
@@ -231,32 +237,9 @@ class PlaylistKNN(ScoringRecommender):
 
     Parameters
     ----------
-    n_neighbors : int
-        Neighbour playlists per query, ``k`` (default 100).
-    similarity : {"cosine", "jaccard", "overlap", "dot"}
-        Seed / playlist similarity (default ``"cosine"``).
-    sample_size : int or None
-        SKNN candidate sampling: consider only this many of the playlists that share a
-        track with the seed (default None: all of them).
-    sampling : {"recent", "random", "popular"}
-        Which candidates to keep when sampling: the most recent (meta ``timestamp``;
-        corpus order when absent), a random subset (seeded per query by ``seed`` and the
-        query's playlist id) or those with most followers (meta ``num_followers``).
-    weighting : {"none", "vsknn", "stan"}
-        Sequence-aware variant (default ``"none"``).
-    decay : {"linear", "quadratic", "log", "harmonic", "none"}
-        V-SKNN seed-position weights (see :func:`position_decay`; default ``"linear"``).
-    match_decay : {"harmonic", "linear", "quadratic", "log", "none"}
-        V-SKNN: scale of a neighbour's vote by the position of the most recent seed
-        track it contains (default ``"harmonic"``, i.e. 1 / steps back + 1).
-    idf_weight : float
-        :math:`\lambda_{idf} \ge 0`: boost rare tracks by
-        :math:`1 + \lambda_{idf}\log(P / \mathrm{pop}(t))` (V-SKNN/VSTAN; default 0).
-    lambda_spw, lambda_snh, lambda_inh : float
-        STAN decays: seed position (default 1.02), neighbour recency in days (default
-        None: off) and position in the neighbour (default 2.05; None: off).
-    seed : int
-        Seed of ``sampling="random"`` (default 0).
+    **params
+        Fields of :class:`KNNConfig` as keywords (``n_neighbors=50,
+        weighting="stan"`` ...).
 
     References
     ----------
@@ -279,50 +262,10 @@ class PlaylistKNN(ScoringRecommender):
     """
 
     name = "knn"
-
-    def __init__(
-        self,
-        *,
-        n_neighbors: int = 100,
-        similarity: str = "cosine",
-        sample_size: int | None = None,
-        sampling: str = "recent",
-        weighting: str = "none",
-        decay: str = "linear",
-        match_decay: str = "harmonic",
-        idf_weight: float = 0.0,
-        lambda_spw: float = 1.02,
-        lambda_snh: float | None = None,
-        lambda_inh: float | None = 2.05,
-        seed: int = 0,
-    ) -> None:
-        self.n_neighbors = n_neighbors
-        self.similarity = similarity
-        self.sample_size = sample_size
-        self.sampling = sampling
-        self.weighting = weighting
-        self.decay = decay
-        self.match_decay = match_decay
-        self.idf_weight = idf_weight
-        self.lambda_spw = lambda_spw
-        self.lambda_snh = lambda_snh
-        self.lambda_inh = lambda_inh
-        self.seed = seed
+    config_class = KNNConfig
 
     # ------------------------------------------------------------------ fit
     def _validate(self, train: Playlists) -> None:
-        check_int(self.n_neighbors, "n_neighbors")
-        check_choice(self.similarity, "similarity", SIMILARITIES)
-        check_int(self.sample_size, "sample_size", allow_none=True)
-        check_choice(self.sampling, "sampling", SAMPLINGS)
-        check_choice(self.weighting, "weighting", WEIGHTINGS)
-        check_choice(self.decay, "decay", DECAYS)
-        check_choice(self.match_decay, "match_decay", DECAYS)
-        check_float(self.idf_weight, "idf_weight")
-        check_float(self.lambda_spw, "lambda_spw", low_open=True)
-        check_float(self.lambda_snh, "lambda_snh", low_open=True, allow_none=True)
-        check_float(self.lambda_inh, "lambda_inh", low_open=True, allow_none=True)
-        check_int(self.seed, "seed", minimum=0)
         if (self.sample_size is not None and self.sampling == "popular"
                 and "num_followers" not in train.meta.columns):
             raise ApcInputError("sampling='popular' needs a 'num_followers' playlist column",
@@ -473,6 +416,19 @@ class PlaylistKNN(ScoringRecommender):
 
 
 # --------------------------------------------------------------------------- item k-NN
+@dataclass(frozen=True)
+class ItemKNNConfig:
+    """Hyper-parameters of :class:`ItemKNN`."""
+
+    n_neighbors: int | None = param(
+        100, ge=1, doc="Neighbours kept per track; None keeps all (small data only)."
+    )
+    alpha: float = param(0.5, ge=0, le=1, doc="Asymmetry (0.5: cosine; 1: P(j | i)).")
+    shrink: float = param(
+        0.0, ge=0, doc="Shrinkage added to the denominator, damping pairs of rare tracks."
+    )
+
+
 class ItemKNN(SimilarityRecommender):
     r"""Item-based k-NN on track co-occurrence in playlists.
 
@@ -492,12 +448,8 @@ class ItemKNN(SimilarityRecommender):
 
     Parameters
     ----------
-    n_neighbors : int or None
-        Neighbours kept per track (default 100); None keeps all (small data only).
-    alpha : float
-        Asymmetry in [0, 1] (default 0.5: cosine).
-    shrink : float
-        Shrinkage >= 0 added to the denominator, damping pairs of rare tracks (default 0).
+    **params
+        Fields of :class:`ItemKNNConfig` as keywords.
 
     References
     ----------
@@ -515,17 +467,7 @@ class ItemKNN(SimilarityRecommender):
     """
 
     name = "item-knn"
-
-    def __init__(self, *, n_neighbors: int | None = 100, alpha: float = 0.5,
-                 shrink: float = 0.0) -> None:
-        self.n_neighbors = n_neighbors
-        self.alpha = alpha
-        self.shrink = shrink
-
-    def _validate(self, train: Playlists) -> None:
-        check_int(self.n_neighbors, "n_neighbors", allow_none=True)
-        check_float(self.alpha, "alpha", high=1.0)
-        check_float(self.shrink, "shrink")
+    config_class = ItemKNNConfig
 
     def _similarity(self, train: Playlists) -> sp.csr_array:
         return cooccurrence_topn(train.to_csr(), self.n_neighbors, alpha=float(self.alpha),
