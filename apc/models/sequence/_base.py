@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -38,7 +39,46 @@ from apc.data.queries import Queries
 from apc.errors import ApcInputError
 from apc.models._topk import BLOCK_CELLS
 from apc.models.base import ScoringRecommender
+from apc.models.params import param
 from apc.models.sequence.data import IGNORE, SequenceDataModule, pad_seeds
+
+#: Lightning accelerators accepted by ``accelerator``.
+ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Training settings shared by the neural next-track models.
+
+    Each model's config extends this one with its architecture and loss, and may
+    re-declare a field to change its default (e.g. GRU4Rec's ``lr=0.05``).
+    """
+
+    lr: float = param(1e-3, gt=0, doc="Learning rate.")
+    batch_size: int = param(
+        128, ge=1, doc="Examples per training step; also queries per scoring block."
+    )
+    epochs: int = param(10, ge=1, doc="Maximum epochs.")
+    max_len: int | None = param(
+        50, ge=1, doc="Seed tracks read (the last ones); None reads the whole seed."
+    )
+    patience: int = param(
+        2, ge=0, doc="Early-stopping patience in epochs on the validation recall."
+    )
+    val_fraction: float = param(
+        0.1, ge=0, lt=1, doc="Share of playlists held out for early stopping; 0 disables it."
+    )
+    val_k: int = param(20, ge=1, doc="Cut-off K of the validation recall val_recall@K.")
+    seed: int = param(0, ge=0, doc="Seeds initialisation, sampling and the validation split.")
+    accelerator: str = param(
+        "cpu", choices=ACCELERATORS, doc="Lightning accelerator (cpu, gpu, auto ...)."
+    )
+    devices: int | str | list[int] = param(
+        1, doc="Lightning devices: 1, 2, 'auto', [0, 1] ... (several = DDP)."
+    )
+    log_dir: str | None = param(
+        None, doc="Keep the CSV training logs there (default: a temporary directory)."
+    )
 
 
 # ---------------------------------------------------------------------------- sampling and losses
@@ -237,10 +277,10 @@ def _progress_enabled() -> bool:
 class SequenceRecommender(ScoringRecommender):
     """Base of the neural next-track Recommenders (GRU4Rec, attentive bi-GRU, SASRec).
 
-    Subclasses set ``layout`` and implement :meth:`_check`, :meth:`_build_network` and
-    :meth:`_build_lightning`. The common hyper-parameters (stored by the subclass'
-    ``__init__``) are ``epochs, batch_size, max_len, patience, val_fraction, val_k,
-    seed, accelerator, devices, log_dir``.
+    Subclasses set ``layout`` and ``config_class`` (a :class:`TrainingConfig`
+    subclass: the model is built from its fields as flat keywords and reads
+    ``self.config``) and implement :meth:`_build_network` and :meth:`_build_lightning`;
+    :meth:`_check` adds checks that need the training data.
 
     Fitted attributes
     -----------------
@@ -261,7 +301,7 @@ class SequenceRecommender(ScoringRecommender):
 
     # ------------------------------------------------------------------ hooks
     def _check(self, train: Playlists) -> None:
-        """Model-specific parameter checks (raise ApcInputError)."""
+        """Model-specific checks against the training data (raise ApcInputError)."""
 
     def _build_network(self, train: Playlists, features) -> nn.Module:
         raise NotImplementedError
@@ -276,24 +316,7 @@ class SequenceRecommender(ScoringRecommender):
 
     # ------------------------------------------------------------------ validation
     def _validate(self, train: Playlists) -> None:
-        def positive_int(name: str, allow_none: bool = False) -> None:
-            v = getattr(self, name)
-            if v is None and allow_none:
-                return
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ApcInputError(f"must be a positive integer, got {v!r}", field=name)
-
-        for name in ("epochs", "batch_size", "val_k"):
-            positive_int(name)
-        positive_int("max_len", allow_none=True)
-        if not isinstance(self.patience, (int, np.integer)) or self.patience < 0:
-            raise ApcInputError(f"must be an integer >= 0, got {self.patience!r}", field="patience")
-        if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):
-            raise ApcInputError(
-                f"must lie in [0, 1), got {self.val_fraction!r}", field="val_fraction"
-            )
-        if not isinstance(self.seed, (int, np.integer)):
-            raise ApcInputError(f"must be an integer, got {self.seed!r}", field="seed")
+        # types and ranges were checked by validate_params (the config's declarations)
         if train.n_tracks < 2:
             raise ApcInputError(f"needs at least 2 tracks, got {train.n_tracks}", field="tracks")
         if int(np.maximum(train.lengths - 1, 0).sum()) == 0:
@@ -304,15 +327,16 @@ class SequenceRecommender(ScoringRecommender):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, train: Playlists, features) -> None:
-        pl.seed_everything(int(self.seed), workers=True, verbose=False)
+        cfg = self.config
+        pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
         val_batch = max(1, min(256, BLOCK_CELLS // max(1, train.n_tracks)))
         dm = SequenceDataModule(
             train,
-            val_fraction=float(self.val_fraction),
+            val_fraction=float(cfg.val_fraction),
             layout=self.layout,
-            batch_size=int(self.batch_size),
-            max_len=self.max_len,
-            seed=int(self.seed),
+            batch_size=int(cfg.batch_size),
+            max_len=cfg.max_len,
+            seed=int(cfg.seed),
             min_rows=self._min_rows(),
             val_batch_size=val_batch,
         )
@@ -324,7 +348,7 @@ class SequenceRecommender(ScoringRecommender):
             from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
             from pytorch_lightning.loggers import CSVLogger
 
-            logger = CSVLogger(save_dir=self.log_dir or tmp, name=self.name)
+            logger = CSVLogger(save_dir=cfg.log_dir or tmp, name=self.name)
             timer = _EpochTimer()
             callbacks: list[Any] = [timer]
             ckpt = None
@@ -339,13 +363,13 @@ class SequenceRecommender(ScoringRecommender):
                 )
                 callbacks += [
                     ckpt,
-                    EarlyStopping(monitor=lit.monitor, mode="max", patience=int(self.patience)),
+                    EarlyStopping(monitor=lit.monitor, mode="max", patience=int(cfg.patience)),
                 ]
             with _quiet_lightning():
                 trainer = pl.Trainer(
-                    accelerator=self.accelerator,
-                    devices=self.devices,
-                    max_epochs=int(self.epochs),
+                    accelerator=cfg.accelerator,
+                    devices=cfg.devices,
+                    max_epochs=int(cfg.epochs),
                     logger=logger,
                     callbacks=callbacks,
                     enable_checkpointing=has_val,
@@ -373,7 +397,7 @@ class SequenceRecommender(ScoringRecommender):
 
     # ------------------------------------------------------------------ scoring
     def _inference_device(self) -> torch.device:
-        acc = str(self.accelerator).lower()
+        acc = str(self.config.accelerator).lower()
         if acc in ("gpu", "cuda") or (acc == "auto" and torch.cuda.is_available()):
             if torch.cuda.is_available():
                 return torch.device("cuda")
@@ -387,9 +411,8 @@ class SequenceRecommender(ScoringRecommender):
             net = self.network_ if device.type == "cpu" else _copy_to(self.network_, device)
             self._scoring_net = net
         device = next(net.parameters()).device
-        seq = pad_seeds(queries.seeds_indptr, queries.seeds, self.max_len, self.n_tracks_).to(
-            device
-        )
+        max_len = self.config.max_len
+        seq = pad_seeds(queries.seeds_indptr, queries.seeds, max_len, self.n_tracks_).to(device)
         with torch.no_grad():
             logits, _ = net(seq)
         return logits.float()
@@ -468,6 +491,7 @@ __all__ = [
     "NegativeSampler",
     "SequenceLightning",
     "SequenceRecommender",
+    "TrainingConfig",
     "full_softmax_loss",
     "init_uniform_",
     "last_position",

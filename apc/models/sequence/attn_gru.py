@@ -34,6 +34,7 @@ for document classification." NAACL 2016, 1480-1489.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,10 +46,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from apc.data.playlists import Playlists
 from apc.errors import ApcInputError
+from apc.models.params import param
 from apc.models.sequence._base import (
     NegativeSampler,
     SequenceLightning,
     SequenceRecommender,
+    TrainingConfig,
     full_softmax_loss,
     resolve_negatives,
     sampled_softmax_loss,
@@ -85,41 +88,36 @@ def track_tags(train: Playlists) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return indptr, codes[order].astype(np.int64), [str(t) for t in vocab]
 
 
-# ---------------------------------------------------------------------------- (a) network
+# ---------------------------------------------------------------------------- config
 @dataclass(frozen=True)
-class AttnGRUConfig:
-    """Shape of an :class:`AttentiveBiGRUNet`.
+class AttnGRUConfig(TrainingConfig):
+    """Hyper-parameters of :class:`AttentiveBiGRU` (network, sampling, training).
 
-    Attributes
-    ----------
-    n_tracks : int
-        Catalogue size; ``n_tracks`` is the pad index.
-    n_tags : int
-        Tag vocabulary size; 0 = no tag stream.
-    embedding : int
-        Track embedding size.
-    tag_embedding : int
-        Tag embedding size.
-    hidden : int
-        GRU units per direction.
-    attention : int
-        Size of the attention projection.
-    mlp : int
-        Units of the hidden dense layer.
-    dropout : float
-        Dropout on embeddings and on the dense layer.
+    The paper reports its architecture, not its hyper-parameters: these defaults are
+    chosen to train quickly on a CPU (``docs/models/attn-gru.md``).
     """
 
-    n_tracks: int
-    n_tags: int = 0
-    embedding: int = 64
-    tag_embedding: int = 32
-    hidden: int = 64
-    attention: int = 64
-    mlp: int = 128
-    dropout: float = 0.2
+    embedding: int = param(64, ge=1, doc="Track embedding size.")
+    hidden: int = param(64, ge=1, doc="GRU units per direction.")
+    attention: int = param(64, ge=1, doc="Size of the attention projection.")
+    mlp: int = param(128, ge=1, doc="Units of the hidden dense layer.")
+    dropout: float = param(0.2, ge=0, lt=1, doc="Dropout on embeddings and the dense layer.")
+    use_tags: bool = param(False, doc='Add the tag stream from train.tracks["tags"].')
+    tag_embedding: int = param(32, ge=1, doc="Tag embedding size.")
+    max_len: int = param(50, ge=1, doc="Seed tracks read (the last ones).")
+    n_negatives: int | None = param(
+        None, ge=0, doc="0 = full softmax, k > 0 = sampled softmax with k shared negatives; "
+        "None = full softmax up to 10,000 tracks when batch_size x n_tracks <= 2^25, "
+        "else 1024.",
+    )
+    sample_alpha: float = param(
+        0.0, ge=0, doc="Negatives drawn with probability proportional to popularity^alpha "
+        "(0: uniform).",
+    )
+    weight_decay: float = param(0.0, ge=0, doc="Adam weight decay.")
 
 
+# ---------------------------------------------------------------------------- (a) network
 class AdditiveAttention(nn.Module):
     """Attention pooling ``c = sum_t a_t h_t``, ``a = softmax_t(v . tanh(W h_t + b))`` (real t)."""
 
@@ -159,26 +157,42 @@ class BiGRUAttention(nn.Module):
 
 
 class AttentiveBiGRUNet(nn.Module):
-    """Song stream (+ tag stream) -> concatenated contexts -> dense layer -> catalogue logits."""
+    """Song stream (+ tag stream) -> concatenated contexts -> dense layer -> catalogue logits.
+
+    Parameters
+    ----------
+    config : AttnGRUConfig
+        Reads ``embedding``, ``tag_embedding``, ``hidden``, ``attention``, ``mlp`` and
+        ``dropout``.
+    n_tracks : int
+        Catalogue size; ``n_tracks`` is the pad index.
+    n_tags : int
+        Tag vocabulary size; 0 = no tag stream.
+    tag_indptr, tag_ids : np.ndarray, optional
+        The tags of each track as CSR (see :func:`track_tags`); needed when ``n_tags > 0``.
+    """
 
     def __init__(
         self,
         config: AttnGRUConfig,
+        n_tracks: int,
+        n_tags: int = 0,
         tag_indptr: np.ndarray | None = None,
         tag_ids: np.ndarray | None = None,
     ) -> None:
         super().__init__()
         self.config = config
-        n = config.n_tracks
+        self.n_tracks, self.n_tags = n_tracks, n_tags
+        n = n_tracks
         self.pad = n
         self.item_emb = nn.Embedding(n + 1, config.embedding, padding_idx=n)
         self.songs = BiGRUAttention(config.embedding, config.hidden, config.attention)
         self.tags = None
         streams = 1
-        if config.n_tags > 0:
+        if n_tags > 0:
             if tag_indptr is None or tag_ids is None:
                 raise ValueError("n_tags > 0 needs tag_indptr and tag_ids")
-            self.tag_emb = nn.EmbeddingBag(config.n_tags, config.tag_embedding, mode="mean")
+            self.tag_emb = nn.EmbeddingBag(n_tags, config.tag_embedding, mode="mean")
             self.register_buffer("tag_indptr", torch.as_tensor(tag_indptr, dtype=torch.int64))
             self.register_buffer("tag_ids", torch.as_tensor(tag_ids, dtype=torch.int64))
             self.tags = BiGRUAttention(config.tag_embedding, config.hidden, config.attention)
@@ -220,29 +234,25 @@ class AttnGRULightning(SequenceLightning):
     """Trains an :class:`AttentiveBiGRUNet` on prefix windows with Adam."""
 
     def __init__(
-        self,
-        network: AttentiveBiGRUNet,
-        *,
-        popularity: np.ndarray,
-        n_negatives: int = 0,
-        sample_alpha: float = 0.0,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        seed: int = 0,
-        val_k: int = 20,
+        self, network: AttentiveBiGRUNet, *, popularity: np.ndarray, n_negatives: int
     ) -> None:
-        super().__init__(network, val_k=val_k, seed=seed)
-        self.save_hyperparameters(ignore=["network", "popularity"])
-        self.sampler = NegativeSampler(popularity, sample_alpha, seed) if n_negatives > 0 else None
+        cfg = network.config
+        super().__init__(network, val_k=cfg.val_k, seed=cfg.seed)
+        hparams = {**dataclasses.asdict(cfg), "n_negatives": n_negatives}
+        self.save_hyperparameters(hparams, ignore=["network", "popularity"])
+        self.cfg = cfg
+        self.n_negatives = int(n_negatives)  # resolved: 0 = full softmax
+        self.sampler = (
+            NegativeSampler(popularity, cfg.sample_alpha, cfg.seed) if n_negatives > 0 else None
+        )
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """Softmax (full or sampled) cross-entropy of each prefix's next track."""
-        hp = self.hparams
         z = self.network.context(batch["seq"])  # (B, mlp)
         y = batch["target"]  # (B,)
         w, b = self.network.out.weight, self.network.out.bias
-        if hp.n_negatives > 0:
-            neg = self.sampler.sample(hp.n_negatives, y.device)
+        if self.n_negatives > 0:
+            neg = self.sampler.sample(self.n_negatives, y.device)
             loss = sampled_softmax_loss(z, w, b, y, neg, self.sampler.log_prob.to(y.device))
         else:
             loss = full_softmax_loss(z, w, b, y)
@@ -253,7 +263,7 @@ class AttnGRULightning(SequenceLightning):
 
     def configure_optimizers(self):
         """Adam."""
-        hp = self.hparams
+        hp = self.cfg
         return torch.optim.Adam(self.network.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
 
 
@@ -263,38 +273,9 @@ class AttentiveBiGRU(SequenceRecommender):
 
     Parameters
     ----------
-    embedding : int
-        Track embedding size (default 64).
-    hidden : int
-        GRU units per direction (default 64).
-    attention : int
-        Attention projection size (default 64).
-    mlp : int
-        Hidden dense layer size (default 128).
-    dropout : float
-        Dropout on embeddings and the dense layer (default 0.2).
-    use_tags : bool
-        Add the tag stream from ``train.tracks["tags"]`` (default False).
-    tag_embedding : int
-        Tag embedding size (default 32).
-    max_len : int
-        Seed tracks read (default 50).
-    n_negatives : int or None
-        0 = full softmax, k > 0 = sampled softmax with k shared negatives; None
-        (default) = full softmax for catalogues of at most 10,000 tracks (and
-        ``batch_size x n_tracks <= 2^25``), else 1024 sampled.
-    sample_alpha : float
-        Negatives drawn ∝ popularity^alpha (default 0: uniform).
-    lr : float
-        Adam learning rate (default 1e-3).
-    weight_decay : float
-        Adam weight decay (default 0).
-    batch_size : int
-        Examples per step; also queries per scoring block (default 128).
-    epochs : int
-        Maximum epochs (default 10).
-    patience, val_fraction, val_k, seed, accelerator, devices, log_dir :
-        See :class:`apc.models.sequence.gru4rec.GRU4Rec`.
+    **params
+        Fields of :class:`AttnGRUConfig` as keywords (``embedding=16, use_tags=True``
+        ...); ``apc models attn-gru`` lists them with defaults, bounds and meaning.
 
     Examples
     --------
@@ -307,78 +288,10 @@ class AttentiveBiGRU(SequenceRecommender):
 
     name = "attn-gru"
     layout = "prefix"
-
-    def __init__(
-        self,
-        *,
-        embedding: int = 64,
-        hidden: int = 64,
-        attention: int = 64,
-        mlp: int = 128,
-        dropout: float = 0.2,
-        use_tags: bool = False,
-        tag_embedding: int = 32,
-        max_len: int = 50,
-        n_negatives: int | None = None,
-        sample_alpha: float = 0.0,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        batch_size: int = 128,
-        epochs: int = 10,
-        patience: int = 2,
-        val_fraction: float = 0.1,
-        val_k: int = 20,
-        seed: int = 0,
-        accelerator: str = "cpu",
-        devices: int | str | list[int] = 1,
-        log_dir: str | None = None,
-    ) -> None:
-        self.embedding = embedding
-        self.hidden = hidden
-        self.attention = attention
-        self.mlp = mlp
-        self.dropout = dropout
-        self.use_tags = use_tags
-        self.tag_embedding = tag_embedding
-        self.max_len = max_len
-        self.n_negatives = n_negatives
-        self.sample_alpha = sample_alpha
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.patience = patience
-        self.val_fraction = val_fraction
-        self.val_k = val_k
-        self.seed = seed
-        self.accelerator = accelerator
-        self.devices = devices
-        self.log_dir = log_dir
+    config_class = AttnGRUConfig
 
     def _check(self, train: Playlists) -> None:
-        for name in ("embedding", "hidden", "attention", "mlp", "tag_embedding", "max_len"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ApcInputError(f"must be a positive integer, got {v!r}", field=name)
-        if not isinstance(self.use_tags, bool):
-            raise ApcInputError(f"must be true or false, got {self.use_tags!r}", field="use_tags")
-        if self.n_negatives is not None and (
-            isinstance(self.n_negatives, bool)
-            or not isinstance(self.n_negatives, (int, np.integer))
-            or self.n_negatives < 0
-        ):
-            raise ApcInputError(
-                f"must be None or an integer >= 0, got {self.n_negatives!r}", field="n_negatives"
-            )
-        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ApcInputError(f"must lie in [0, 1), got {self.dropout!r}", field="dropout")
-        if not isinstance(self.lr, (int, float)) or self.lr <= 0:
-            raise ApcInputError(f"must be a number > 0, got {self.lr!r}", field="lr")
-        for name in ("weight_decay", "sample_alpha"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or v < 0:
-                raise ApcInputError(f"must be a number >= 0, got {v!r}", field=name)
-        if self.use_tags and "tags" not in train.tracks.columns:
+        if self.config.use_tags and "tags" not in train.tracks.columns:
             raise ApcInputError(
                 "use_tags=True needs a 'tags' column in the tracks table", field="tags"
             )
@@ -387,34 +300,18 @@ class AttentiveBiGRU(SequenceRecommender):
         indptr = ids = None
         n_tags = 0
         self.tag_vocab_ = None
-        if self.use_tags:
+        if self.config.use_tags:
             indptr, ids, vocab = track_tags(train)
             if not vocab:
                 raise ApcInputError("use_tags=True but no track has a tag", field="tags")
             self.tag_vocab_ = vocab
             n_tags = len(vocab)
-        config = AttnGRUConfig(
-            n_tracks=train.n_tracks,
-            n_tags=n_tags,
-            embedding=int(self.embedding),
-            tag_embedding=int(self.tag_embedding),
-            hidden=int(self.hidden),
-            attention=int(self.attention),
-            mlp=int(self.mlp),
-            dropout=float(self.dropout),
-        )
-        return AttentiveBiGRUNet(config, indptr, ids)
+        return AttentiveBiGRUNet(self.config, train.n_tracks, n_tags, indptr, ids)
 
     def _build_lightning(self, network, train, dm) -> AttnGRULightning:
-        n_neg = resolve_negatives(self.n_negatives, int(self.batch_size), train.n_tracks)
+        cfg = self.config
+        n_neg = resolve_negatives(cfg.n_negatives, cfg.batch_size, train.n_tracks)
         self.n_negatives_ = n_neg
         return AttnGRULightning(
-            network,
-            popularity=dm.fit_pl.item_popularity(distinct=False),
-            n_negatives=n_neg,
-            sample_alpha=float(self.sample_alpha),
-            lr=float(self.lr),
-            weight_decay=float(self.weight_decay),
-            seed=int(self.seed),
-            val_k=int(self.val_k),
+            network, popularity=dm.fit_pl.item_popularity(distinct=False), n_negatives=n_neg
         )

@@ -33,6 +33,7 @@ recommendation trained with negative sampling." RecSys 2023, 116-128.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -43,10 +44,12 @@ from torch import nn
 
 from apc.data.playlists import Playlists
 from apc.errors import ApcInputError
+from apc.models.params import param
 from apc.models.sequence._base import (
     NegativeSampler,
     SequenceLightning,
     SequenceRecommender,
+    TrainingConfig,
     full_softmax_loss,
     last_position,
     resolve_negatives,
@@ -55,38 +58,54 @@ from apc.models.sequence._base import (
 from apc.models.sequence.data import IGNORE
 
 
-# ---------------------------------------------------------------------------- (a) network
+# ---------------------------------------------------------------------------- config
 @dataclass(frozen=True)
-class SASRecConfig:
-    """Shape of a :class:`SASRecNet`.
+class SASRecConfig(TrainingConfig):
+    """Hyper-parameters of :class:`SASRec` (network, loss, sampling, training)."""
 
-    Attributes
-    ----------
-    n_tracks : int
-        Catalogue size; ``n_tracks`` is the pad index.
-    max_len : int
-        Number of positions (learned position embeddings).
-    hidden : int
-        Model width ``d``.
-    layers : int
-        Self-attention blocks.
-    heads : int
-        Attention heads (``hidden`` must be divisible by it).
-    dropout : float
-        Dropout on embeddings, attention weights and feed-forward layers.
-    share_embedding : bool
-        Score with the input item embeddings (True) or a separate output layer.
-    """
+    hidden: int = param(50, ge=1, doc="Model width d (the paper's 50).")
+    layers: int = param(2, ge=1, doc="Self-attention blocks (the paper's 2).")
+    heads: int = param(1, ge=1, doc="Attention heads; must divide hidden (the paper's 1).")
+    dropout: float = param(
+        0.2, ge=0, lt=1, doc="Dropout on embeddings, attention weights and feed-forward layers "
+        "(the paper: 0.2 on MovieLens, 0.5 on sparse data).",
+    )
+    max_len: int = param(
+        50, ge=1, doc="Tracks of context = learned positions (the paper: 50, 200 on MovieLens)."
+    )
+    share_embedding: bool = param(
+        True, doc="Score with the input item embeddings (the paper's) or a separate layer."
+    )
+    loss: str = param(
+        "cross-entropy", choices=("cross-entropy", "bce"),
+        doc="Softmax cross-entropy, or the paper's binary cross-entropy with one sampled "
+        "negative per position.",
+    )
+    n_negatives: int | None = param(
+        None, ge=0, doc="Cross-entropy only: 0 = full softmax, k > 0 = k shared sampled "
+        "negatives; None = full softmax up to 10,000 tracks when batch_size x max_len x "
+        "n_tracks <= 2^25, else 1024.",
+    )
+    sample_alpha: float = param(
+        0.0, ge=0, doc="Negatives drawn with probability proportional to popularity^alpha "
+        "(0: uniform, as in the paper).",
+    )
+    weight_decay: float = param(0.0, ge=0, doc="Adam weight decay.")
+    batch_size: int = param(
+        128, ge=1, doc="Windows per step (the paper's 128); also queries per scoring block."
+    )
+    epochs: int = param(20, ge=1, doc="Maximum epochs.")
 
-    n_tracks: int
-    max_len: int = 50
-    hidden: int = 50
-    layers: int = 2
-    heads: int = 1
-    dropout: float = 0.2
-    share_embedding: bool = True
+    def check(self) -> None:
+        """``hidden`` must split evenly over the heads."""
+        if self.hidden % self.heads:
+            raise ApcInputError(
+                f"heads: hidden={self.hidden} is not divisible by heads={self.heads}",
+                field="heads",
+            )
 
 
+# ---------------------------------------------------------------------------- (a) network
 class SelfAttentionBlock(nn.Module):
     """One SASRec block: causal multi-head attention + point-wise feed-forward (Sec. III-B, C)."""
 
@@ -108,12 +127,22 @@ class SelfAttentionBlock(nn.Module):
 
 
 class SASRecNet(nn.Module):
-    """Causal self-attention encoder with a catalogue-wide output layer."""
+    """Causal self-attention encoder with a catalogue-wide output layer.
 
-    def __init__(self, config: SASRecConfig) -> None:
+    Parameters
+    ----------
+    config : SASRecConfig
+        Reads ``hidden``, ``layers``, ``heads``, ``dropout``, ``max_len`` and
+        ``share_embedding``.
+    n_tracks : int
+        Catalogue size; ``n_tracks`` is the pad index.
+    """
+
+    def __init__(self, config: SASRecConfig, n_tracks: int) -> None:
         super().__init__()
         self.config = config
-        n, d = config.n_tracks, config.hidden
+        self.n_tracks = n_tracks
+        n, d = n_tracks, config.hidden
         self.pad = n
         self.item_emb = nn.Embedding(n + 1, d, padding_idx=n)  # row n = pad, kept at zero
         self.pos_emb = nn.Embedding(config.max_len, d)
@@ -132,7 +161,7 @@ class SASRecNet(nn.Module):
     def output_layer(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(n_tracks, d) output weights and (n_tracks,) bias (None when shared)."""
         if self.out is None:
-            return self.item_emb.weight[: self.config.n_tracks], None
+            return self.item_emb.weight[: self.n_tracks], None
         return self.out.weight, self.out.bias
 
     def encode(self, seq: torch.Tensor) -> torch.Tensor:
@@ -190,27 +219,19 @@ class SASRecNet(nn.Module):
 class SASRecLightning(SequenceLightning):
     """Trains a :class:`SASRecNet` on sequence windows with Adam (Kang & McAuley 2018, IV-D)."""
 
-    def __init__(
-        self,
-        network: SASRecNet,
-        *,
-        popularity: np.ndarray,
-        loss: str = "cross-entropy",
-        n_negatives: int = 0,
-        sample_alpha: float = 0.0,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        seed: int = 0,
-        val_k: int = 20,
-    ) -> None:
-        super().__init__(network, val_k=val_k, seed=seed)
-        self.save_hyperparameters(ignore=["network", "popularity"])
-        needs = loss == "bce" or n_negatives > 0
-        self.sampler = NegativeSampler(popularity, sample_alpha, seed) if needs else None
+    def __init__(self, network: SASRecNet, *, popularity: np.ndarray, n_negatives: int) -> None:
+        cfg = network.config
+        super().__init__(network, val_k=cfg.val_k, seed=cfg.seed)
+        hparams = {**dataclasses.asdict(cfg), "n_negatives": n_negatives}
+        self.save_hyperparameters(hparams, ignore=["network", "popularity"])
+        self.cfg = cfg
+        self.n_negatives = int(n_negatives)  # resolved: 0 = full softmax
+        needs = cfg.loss == "bce" or n_negatives > 0
+        self.sampler = NegativeSampler(popularity, cfg.sample_alpha, cfg.seed) if needs else None
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """Loss over every valid position of a batch of windows."""
-        hp = self.hparams
+        hp = self.cfg
         seq, targets = batch["seq"], batch["targets"]  # (B, T), (B, T)
         valid = targets != IGNORE
         h = self.network.encode(seq)[valid]  # (N, d)
@@ -225,8 +246,8 @@ class SASRecLightning(SequenceLightning):
             loss = F.binary_cross_entropy_with_logits(
                 pos_logit, torch.ones_like(pos_logit)
             ) + F.binary_cross_entropy_with_logits(neg_logit, torch.zeros_like(neg_logit))
-        elif hp.n_negatives > 0:
-            neg = self.sampler.sample(hp.n_negatives, y.device)  # (S,) shared
+        elif self.n_negatives > 0:
+            neg = self.sampler.sample(self.n_negatives, y.device)  # (S,) shared
             loss = sampled_softmax_loss(h, w, bias, y, neg, self.sampler.log_prob.to(y.device))
         else:
             loss = full_softmax_loss(h, w, bias, y)
@@ -237,7 +258,7 @@ class SASRecLightning(SequenceLightning):
 
     def configure_optimizers(self):
         """Adam."""
-        hp = self.hparams
+        hp = self.cfg
         # Adam with beta2 = 0.98 as in the reference implementation
         return torch.optim.Adam(
             self.network.parameters(), lr=hp.lr, betas=(0.9, 0.98), weight_decay=hp.weight_decay
@@ -250,38 +271,9 @@ class SASRec(SequenceRecommender):
 
     Parameters
     ----------
-    hidden : int
-        Model width d (default 50, the paper's).
-    layers : int
-        Self-attention blocks (default 2, the paper's).
-    heads : int
-        Attention heads (default 1, the paper's).
-    dropout : float
-        Dropout rate (default 0.2; the paper uses 0.2 on MovieLens, 0.5 on sparse data).
-    max_len : int
-        Tracks of context (default 50; the paper: 50, 200 on MovieLens).
-    share_embedding : bool
-        Tie output and input item embeddings (default True, the paper's).
-    loss : {"cross-entropy", "bce"}
-        Softmax cross-entropy (default) or the paper's binary cross-entropy with one
-        sampled negative per position.
-    n_negatives : int or None
-        Cross-entropy only: 0 = full softmax, k > 0 = sampled softmax with k shared
-        negatives; None (default) = full softmax for catalogues of at most 10,000
-        tracks whose batch logits fit one score block
-        (``batch_size x max_len x n_tracks <= 2^25``), else 1024 sampled.
-    sample_alpha : float
-        Negatives are drawn ∝ popularity^alpha (default 0: uniform, as in the paper).
-    lr : float
-        Adam learning rate (default 1e-3, the paper's).
-    weight_decay : float
-        Adam weight decay (default 0).
-    batch_size : int
-        Windows per step; also queries per scoring block (default 128, the paper's).
-    epochs : int
-        Maximum epochs (default 20).
-    patience, val_fraction, val_k, seed, accelerator, devices, log_dir :
-        See :class:`apc.models.sequence.gru4rec.GRU4Rec`.
+    **params
+        Fields of :class:`SASRecConfig` as keywords (``hidden=64, max_len=20`` ...);
+        ``apc models sasrec`` lists them with defaults, bounds and meaning.
 
     Examples
     --------
@@ -294,113 +286,19 @@ class SASRec(SequenceRecommender):
 
     name = "sasrec"
     layout = "sequence"
-
-    def __init__(
-        self,
-        *,
-        hidden: int = 50,
-        layers: int = 2,
-        heads: int = 1,
-        dropout: float = 0.2,
-        max_len: int = 50,
-        share_embedding: bool = True,
-        loss: str = "cross-entropy",
-        n_negatives: int | None = None,
-        sample_alpha: float = 0.0,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        batch_size: int = 128,
-        epochs: int = 20,
-        patience: int = 2,
-        val_fraction: float = 0.1,
-        val_k: int = 20,
-        seed: int = 0,
-        accelerator: str = "cpu",
-        devices: int | str | list[int] = 1,
-        log_dir: str | None = None,
-    ) -> None:
-        self.hidden = hidden
-        self.layers = layers
-        self.heads = heads
-        self.dropout = dropout
-        self.max_len = max_len
-        self.share_embedding = share_embedding
-        self.loss = loss
-        self.n_negatives = n_negatives
-        self.sample_alpha = sample_alpha
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.patience = patience
-        self.val_fraction = val_fraction
-        self.val_k = val_k
-        self.seed = seed
-        self.accelerator = accelerator
-        self.devices = devices
-        self.log_dir = log_dir
-
-    def _check(self, train: Playlists) -> None:
-        for name in ("hidden", "layers", "heads", "max_len"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ApcInputError(f"must be a positive integer, got {v!r}", field=name)
-        if self.hidden % self.heads:
-            raise ApcInputError(
-                f"hidden={self.hidden} is not divisible by heads={self.heads}", field="heads"
-            )
-        if self.loss not in ("cross-entropy", "bce"):
-            raise ApcInputError(
-                f"must be 'cross-entropy' or 'bce', got {self.loss!r}", field="loss"
-            )
-        if self.n_negatives is not None and (
-            isinstance(self.n_negatives, bool)
-            or not isinstance(self.n_negatives, (int, np.integer))
-            or self.n_negatives < 0
-        ):
-            raise ApcInputError(
-                f"must be None or an integer >= 0, got {self.n_negatives!r}", field="n_negatives"
-            )
-        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ApcInputError(f"must lie in [0, 1), got {self.dropout!r}", field="dropout")
-        for name in ("lr",):
-            if not isinstance(self.lr, (int, float)) or self.lr <= 0:
-                raise ApcInputError(f"must be a number > 0, got {self.lr!r}", field=name)
-        for name in ("weight_decay", "sample_alpha"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or v < 0:
-                raise ApcInputError(f"must be a number >= 0, got {v!r}", field=name)
+    config_class = SASRecConfig
 
     def _build_network(self, train: Playlists, features) -> SASRecNet:
-        return SASRecNet(
-            SASRecConfig(
-                n_tracks=train.n_tracks,
-                max_len=int(self.max_len),
-                hidden=int(self.hidden),
-                layers=int(self.layers),
-                heads=int(self.heads),
-                dropout=float(self.dropout),
-                share_embedding=bool(self.share_embedding),
-            )
-        )
+        return SASRecNet(self.config, train.n_tracks)
 
     def _build_lightning(self, network, train, dm) -> SASRecLightning:
+        cfg = self.config
         n_neg = (
             0
-            if self.loss == "bce"
-            else resolve_negatives(
-                self.n_negatives, int(self.batch_size) * int(self.max_len), train.n_tracks
-            )
+            if cfg.loss == "bce"
+            else resolve_negatives(cfg.n_negatives, cfg.batch_size * cfg.max_len, train.n_tracks)
         )
         self.n_negatives_ = n_neg
         return SASRecLightning(
-            network,
-            popularity=dm.fit_pl.item_popularity(distinct=False),
-            loss=self.loss,
-            n_negatives=n_neg,
-            sample_alpha=float(self.sample_alpha),
-            lr=float(self.lr),
-            weight_decay=float(self.weight_decay),
-            seed=int(self.seed),
-            val_k=int(self.val_k),
+            network, popularity=dm.fit_pl.item_popularity(distinct=False), n_negatives=n_neg
         )

@@ -120,10 +120,8 @@ def _tagged_net():
         [0, 2, 3, 3, 3, 3]
     )  # track 0: tags {0, 1}; track 1: {1}; tracks 2, 3 and pad: none
     ids = np.array([0, 1, 1])
-    cfg = AttnGRUConfig(
-        n_tracks=4, n_tags=2, embedding=4, tag_embedding=3, hidden=5, attention=4, mlp=6
-    )
-    return AttentiveBiGRUNet(cfg, indptr, ids).eval()
+    cfg = AttnGRUConfig(embedding=4, tag_embedding=3, hidden=5, attention=4, mlp=6)
+    return AttentiveBiGRUNet(cfg, 4, 2, indptr, ids).eval()
 
 
 def test_padding_does_not_change_logits():

@@ -194,7 +194,7 @@ def test_adagradm_sparse_updates_equal_dense():
 )
 def test_step_by_step_equals_sequence_forward(config):
     torch.manual_seed(0)
-    net = GRU4RecNet(GRU4RecConfig(n_tracks=10, hidden=6, **config)).eval()
+    net = GRU4RecNet(GRU4RecConfig(hidden=6, **config), 10).eval()
     seq = torch.tensor([[3, 1, 4, 1, 5]])
     with torch.no_grad():
         full = net.hidden_states(seq)[0]  # (T, H)
@@ -216,11 +216,10 @@ def test_training_resets_hidden_state_at_playlist_boundaries():
     pl = Playlists.from_sequences(seqs)
     torch.manual_seed(0)
     net = GRU4RecNet(
-        GRU4RecConfig(
-            n_tracks=pl.n_tracks, hidden=4, layers=2, constrained_embedding=False, embedding=3
-        )
+        GRU4RecConfig(hidden=4, layers=2, constrained_embedding=False, embedding=3, n_negatives=0),
+        pl.n_tracks,
     ).eval()
-    lit = GRU4RecLightning(net, popularity=pl.item_popularity(), n_negatives=0)
+    lit = GRU4RecLightning(net, popularity=pl.item_popularity())
     where = {int(t): (p, j) for p in range(len(pl)) for j, t in enumerate(pl[p])}
     checked = 0
     with torch.no_grad():
@@ -275,10 +274,56 @@ def test_bad_parameters_raise(param, value):
 @pytest.mark.gpu
 def test_gpu_forward_matches_cpu(torch_device):
     torch.manual_seed(0)
-    net = GRU4RecNet(GRU4RecConfig(n_tracks=50, hidden=8, sparse=False)).eval()
+    net = GRU4RecNet(GRU4RecConfig(hidden=8), 50, sparse=False).eval()
     seq = torch.tensor([[1, 2, 3, 50], [4, 5, 50, 50]])
     with torch.no_grad():
         cpu, _ = net(seq)
         gpu, _ = net.to(torch_device)(seq.to(torch_device))
     assert gpu.device.type == "cuda" and gpu.shape == (2, 50)
     np.testing.assert_allclose(gpu.cpu().numpy(), cpu.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _reference_gru_embedding(seq, wx, w_rz, w_h, b):
+    """The official ``GRUEmbedding`` in numpy (issue 13: the reset gate before the product).
+
+    z, r = sigmoid(x W_xzr + h W_hzr); h~ = tanh(x W_xh + (r * h) W_hh);
+    h' = (1 - z) h + z h~, with x one-hot (a row of ``wx``, laid out [candidate | r | z]).
+    """
+    sigmoid = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+    n = w_h.shape[0]
+    h = np.zeros((len(seq), n))
+    states = []
+    for t in range(seq.shape[1]):
+        vx = wx[seq[:, t]] + b
+        vh = h @ w_rz
+        r = sigmoid(vx[:, n : 2 * n] + vh[:, :n])
+        z = sigmoid(vx[:, 2 * n :] + vh[:, n:])
+        cand = np.tanh(vx[:, :n] + (r * h) @ w_h)
+        h = (1.0 - z) * h + z * cand
+        states.append(h)
+    return np.stack(states, axis=1)  # (B, T, H)
+
+
+def test_one_hot_input_matches_the_official_gru_embedding():
+    torch.manual_seed(0)
+    net = GRU4RecNet(GRU4RecConfig(hidden=5, constrained_embedding=False, embedding=0), 12)
+    net.eval()
+    cell = net.onehot
+    with torch.no_grad():
+        cell.b.uniform_(-0.5, 0.5)  # non-zero biases, as after training
+        cell.wh.mul_(3.0)  # large enough that r * (h W) and (r * h) W differ clearly
+    wx, wh, b = (t.detach().double().numpy() for t in (cell.wx.weight, cell.wh, cell.b))
+    seq = torch.tensor([[3, 1, 4, 1, 5, 9], [2, 6, 5, 3, 5, 8]])
+    expected = _reference_gru_embedding(seq.numpy(), wx, wh[:, 5:], wh[:, :5], b)
+    with torch.no_grad():
+        states = net.hidden_states(seq)  # (B, T, H): forward path
+        hidden = [torch.zeros(2, 5)]
+        for t in range(seq.shape[1]):  # session-parallel path
+            out, hidden = net.step(seq[:, t], hidden)
+            np.testing.assert_allclose(out.numpy(), expected[:, t], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(states.numpy(), expected, rtol=1e-5, atol=1e-6)
+    # the former formulation, r * (h W), gives other states: the test can tell them apart
+    h = expected[:, 0]
+    vx = wx[seq[:, 1].numpy()] + b
+    r = 1.0 / (1.0 + np.exp(-(vx[:, 5:10] + (h @ wh[:, 5:])[:, :5])))
+    assert np.abs((r * h) @ wh[:, :5] - r * (h @ wh[:, :5])).max() > 1e-3

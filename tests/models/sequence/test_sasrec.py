@@ -77,7 +77,7 @@ def test_beats_playlist_knn_on_order():
 
 def _net(**kw):
     torch.manual_seed(0)
-    return SASRecNet(SASRecConfig(n_tracks=20, max_len=6, hidden=8, layers=2, heads=2, **kw)).eval()
+    return SASRecNet(SASRecConfig(max_len=6, hidden=8, layers=2, heads=2, **kw), 20).eval()
 
 
 def test_causal_mask_future_items_do_not_change_earlier_outputs():
