@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from apc.bench._toml import check_keys, int_list, resolve_source, typed, unique
 from apc.errors import ApcInputError, read_text
 
 #: Protocols whose queries hold one next track (or a few); the rest are continuation-like.
@@ -329,58 +329,6 @@ def default_metrics(protocol: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------- parsing
-def _check_keys(table: Any, allowed: set[str], where: str, file: str) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise ApcInputError(f"expected a table, got {type(table).__name__}", file=file, field=where)
-    for key in table:
-        if key not in allowed:
-            raise ApcInputError(
-                f"unknown key; allowed here: {', '.join(sorted(allowed))}",
-                file=file,
-                field=f"{where}.{key}" if where else key,
-            )
-    return table
-
-
-def _typed(value: Any, types: type | tuple[type, ...], where: str, file: str, what: str) -> Any:
-    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-        raise ApcInputError(f"expected {what}, got a boolean", file=file, field=where)
-    if not isinstance(value, types):
-        raise ApcInputError(
-            f"expected {what}, got {type(value).__name__} {value!r}", file=file, field=where
-        )
-    return value
-
-
-def _int_list(value: Any, where: str, file: str, *, positive: bool) -> list[int]:
-    _typed(value, list, where, file, "a list of integers")
-    out = []
-    for i, v in enumerate(value):
-        _typed(v, int, f"{where}[{i}]", file, "an integer")
-        if positive and v < 1:
-            raise ApcInputError(f"must be >= 1, got {v}", file=file, field=f"{where}[{i}]")
-        out.append(int(v))
-    if not out:
-        raise ApcInputError("must not be empty", file=file, field=where)
-    return out
-
-
-def _resolve_source(source: str, base: Path | None) -> str:
-    """Expand variables; make relative paths absolute against the suite's folder."""
-    if "APC_SHARED_DATA" in source and "APC_SHARED_DATA" not in os.environ:
-        from apc.testing import SHARED_DATA  # the default location of the real-data folder
-
-        source = source.replace("${APC_SHARED_DATA}", str(SHARED_DATA))
-        source = source.replace("$APC_SHARED_DATA", str(SHARED_DATA))
-    expanded = os.path.expanduser(os.path.expandvars(source))
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:(?![\\/])", expanded):  # "synth:small", "mpd:..."
-        return expanded
-    path = Path(expanded)
-    if not path.is_absolute() and base is not None:
-        path = (base / path).resolve()
-    return str(path)
-
-
 def suite_from_dict(
     data: dict[str, Any], *, file: str = "<suite>", base: Path | None = None
 ) -> Suite:
@@ -405,15 +353,15 @@ def suite_from_dict(
         Naming ``file`` and the offending key on any unknown key, wrong type, missing
         value or inconsistent reference.
     """
-    _check_keys(data, {"suite", "datasets", "protocol", "models"}, "", file)
-    head = _check_keys(data.get("suite", {}), _SUITE_KEYS, "suite", file)
+    check_keys(data, {"suite", "datasets", "protocol", "models"}, "", file)
+    head = check_keys(data.get("suite", {}), _SUITE_KEYS, "suite", file)
 
-    name = _typed(head.get("name", Path(file).stem), str, "suite.name", file, "a string")
-    description = _typed(head.get("description", ""), str, "suite.description", file, "a string")
-    seeds = _int_list(head.get("seeds", [0]), "suite.seeds", file, positive=False)
+    name = typed(head.get("name", Path(file).stem), str, "suite.name", file, "a string")
+    description = typed(head.get("description", ""), str, "suite.description", file, "a string")
+    seeds = int_list(head.get("seeds", [0]), "suite.seeds", file, positive=False)
     if len(set(seeds)) != len(seeds):
         raise ApcInputError("seeds must be distinct", file=file, field="suite.seeds")
-    cutoff = _typed(head.get("cutoff", 500), int, "suite.cutoff", file, "an integer")
+    cutoff = typed(head.get("cutoff", 500), int, "suite.cutoff", file, "an integer")
     if cutoff < 1:
         raise ApcInputError(f"must be >= 1, got {cutoff}", file=file, field="suite.cutoff")
 
@@ -423,26 +371,27 @@ def suite_from_dict(
         raise ApcInputError(
             "a suite needs at least one [[datasets]] entry", file=file, field="datasets"
         )
-    _typed(raw_datasets, list, "datasets", file, "an array of tables [[datasets]]")
+    typed(raw_datasets, list, "datasets", file, "an array of tables [[datasets]]")
     datasets = []
     for i, d in enumerate(raw_datasets):
         where = f"datasets[{i}]"
-        _check_keys(d, _DATASET_KEYS, where, file)
+        check_keys(d, _DATASET_KEYS, where, file)
         if "source" not in d:
             raise ApcInputError("missing 'source'", file=file, field=f"{where}.source")
-        source = _typed(d["source"], str, f"{where}.source", file, "a string")
-        label = _typed(d.get("name", source), str, f"{where}.name", file, "a string")
-        datasets.append(DatasetSpec(label, _resolve_source(source, base)))
-    _unique([d.name for d in datasets], "datasets", file)
+        source = typed(d["source"], str, f"{where}.source", file, "a string")
+        label = typed(d.get("name", source), str, f"{where}.name", file, "a string")
+        datasets.append(DatasetSpec(label, resolve_source(source, base)))
+    unique([d.name for d in datasets], "datasets", file)
 
     # protocol
     if "protocol" not in data:
         raise ApcInputError("a suite needs a [protocol] table", file=file, field="protocol")
-    proto = _check_keys(data["protocol"], _PROTOCOL_KEYS, "protocol", file)
+    proto = check_keys(data["protocol"], _PROTOCOL_KEYS, "protocol", file)
     if "name" not in proto:
         raise ApcInputError("missing 'name'", file=file, field="protocol.name")
-    protocol = _typed(proto["name"], str, "protocol.name", file, "a string")
-    options = _typed(proto.get("options", {}), dict, "protocol.options", file, "a table")
+    protocol = typed(proto["name"], str, "protocol.name", file, "a string")
+    options = typed(proto.get("options", {}), dict, "protocol.options", file, "a table")
+    family = _check_protocol(protocol, options, file)  # before the metrics: they depend on it
 
     # models
     raw_models = data.get("models")
@@ -450,27 +399,27 @@ def suite_from_dict(
         raise ApcInputError(
             "a suite needs at least one [[models]] entry", file=file, field="models"
         )
-    _typed(raw_models, list, "models", file, "an array of tables [[models]]")
+    typed(raw_models, list, "models", file, "an array of tables [[models]]")
     models = []
     for i, m in enumerate(raw_models):
         where = f"models[{i}]"
-        _check_keys(m, _MODEL_KEYS, where, file)
+        check_keys(m, _MODEL_KEYS, where, file)
         if "name" not in m and "model" not in m:
             raise ApcInputError("missing 'name' (and 'model')", file=file, field=f"{where}.name")
-        label = _typed(m.get("name", m.get("model")), str, f"{where}.name", file, "a string")
-        target = _typed(m.get("model", label), str, f"{where}.model", file, "a string")
-        params = _typed(m.get("params", {}), dict, f"{where}.params", file, "a table")
-        cache = _typed(m.get("cache", True), bool, f"{where}.cache", file, "true or false")
+        label = typed(m.get("name", m.get("model")), str, f"{where}.name", file, "a string")
+        target = typed(m.get("model", label), str, f"{where}.model", file, "a string")
+        params = typed(m.get("params", {}), dict, f"{where}.params", file, "a table")
+        cache = typed(m.get("cache", True), bool, f"{where}.cache", file, "true or false")
         models.append(ModelEntry(label, target, dict(params), cache))
-    _unique([m.name for m in models], "models", file)
+    unique([m.name for m in models], "models", file)
 
     # metrics
     if "metrics" in head:
-        raw = _typed(head["metrics"], list, "suite.metrics", file, "a list of metric labels")
-        ks = _int_list(head["ks"], "suite.ks", file, positive=True) if "ks" in head else None
+        raw = typed(head["metrics"], list, "suite.metrics", file, "a list of metric labels")
+        ks = int_list(head["ks"], "suite.ks", file, positive=True) if "ks" in head else None
         metrics = []
         for i, label in enumerate(raw):
-            _typed(label, str, f"suite.metrics[{i}]", file, "a metric label")
+            typed(label, str, f"suite.metrics[{i}]", file, "a metric label")
             try:
                 metric, k = parse_label(label)
             except ApcInputError as e:
@@ -484,13 +433,13 @@ def suite_from_dict(
             "'ks' needs 'metrics' (names to evaluate at each k)", file=file, field="suite.ks"
         )
     else:
-        metrics = default_metrics(protocol)
-    _unique(metrics, "suite.metrics", file)
+        metrics = default_metrics(family)
+    unique(metrics, "suite.metrics", file)
     _check_metrics(metrics, cutoff, file)
 
     baseline = head.get("baseline")
     if baseline is not None:
-        _typed(baseline, str, "suite.baseline", file, "a model label")
+        typed(baseline, str, "suite.baseline", file, "a model label")
         if baseline not in {m.name for m in models}:
             raise ApcInputError(
                 f"baseline {baseline!r} is not a model label of this suite",
@@ -499,28 +448,28 @@ def suite_from_dict(
             )
     from apc.bench.stats import CORRECTIONS, TESTS
 
-    test = _typed(head.get("test", "randomization"), str, "suite.test", file, "a string")
+    test = typed(head.get("test", "randomization"), str, "suite.test", file, "a string")
     if test not in TESTS:
         raise ApcInputError(
             f"unknown test {test!r}; known: {', '.join(TESTS)}", file=file, field="suite.test"
         )
-    correction = _typed(head.get("correction", "holm"), str, "suite.correction", file, "a string")
+    correction = typed(head.get("correction", "holm"), str, "suite.correction", file, "a string")
     if correction not in CORRECTIONS:
         raise ApcInputError(
             f"unknown correction {correction!r}; known: {', '.join(CORRECTIONS)}",
             file=file,
             field="suite.correction",
         )
-    n_boot = _typed(head.get("n_boot", 1000), int, "suite.n_boot", file, "an integer")
-    n_perm = _typed(head.get("n_perm", 10000), int, "suite.n_perm", file, "an integer")
-    confidence = _typed(
+    n_boot = typed(head.get("n_boot", 1000), int, "suite.n_boot", file, "an integer")
+    n_perm = typed(head.get("n_perm", 10000), int, "suite.n_perm", file, "an integer")
+    confidence = typed(
         head.get("confidence", 0.95), (int, float), "suite.confidence", file, "a number"
     )
     if not 0 < confidence < 1:
         raise ApcInputError(
             f"must lie in (0, 1), got {confidence}", file=file, field="suite.confidence"
         )
-    longtail_k = _typed(
+    longtail_k = typed(
         head.get("longtail_k", min(100, cutoff)), int, "suite.longtail_k", file, "an integer"
     )
     if not 1 <= longtail_k <= cutoff:
@@ -552,12 +501,20 @@ def suite_from_dict(
     )
 
 
-def _unique(labels: list[str], where: str, file: str) -> None:
-    seen = set()
-    for label in labels:
-        if label in seen:
-            raise ApcInputError(f"duplicate name {label!r}", file=file, field=where)
-        seen.add(label)
+def _check_protocol(name: str, options: dict[str, Any], file: str) -> str:
+    """Build the protocol and check its options (no data needed); return its canonical name."""
+    from apc.evaluation.protocols import make_protocol
+
+    try:
+        protocol = make_protocol(name, **options)
+        protocol._check()  # the data-free option checks a split would run first
+    except ApcInputError as e:
+        where = "protocol.name" if e.field == "protocol" else f"protocol.options.{e.field}"
+        raise ApcInputError(e.message, file=file, field=where) from None
+    except (TypeError, ValueError) as e:
+        raise ApcInputError(f"bad protocol options: {e}", file=file,
+                            field="protocol.options") from None
+    return protocol.name
 
 
 def _metric_registry() -> dict[str, Any]:
