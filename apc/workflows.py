@@ -57,7 +57,8 @@ def synth_corpus(out: str | Path, *, preset: str = "small", seed: int = 0, audio
     """
     from apc._atomic import atomic_dir, check_out_dir
     from apc.data.io import write_corpus_files
-    from apc.datasets.synthetic import generate, write_audio
+    from apc.datasets.synthetic import generate
+    from apc.features.synth_audio import write_audio
 
     out = Path(out)
     check_out_dir(out, "corpus", overwrite=overwrite)
@@ -112,14 +113,17 @@ def build_model(name: str, params: dict[str, Any] | None = None, *, accelerator:
     Returns
     -------
     Recommender
-        The unfitted model.
+        The unfitted model; a model that declares ``empty_seed_fallback`` comes
+        wrapped in :class:`~apc.models.fallback.TitleFallback`, so queries without
+        seed tracks (MPD title-only playlists) are answered by title.
 
     Raises
     ------
     ApcInputError
-        If the name is unknown, or ``accelerator``/``devices`` is given for a model
-        that does not take it.
+        If the name is unknown, is not a model class, or ``accelerator``/``devices``
+        is given for a model that does not take it.
     """
+    from apc.models.fallback import with_title_fallback
     from apc.models.registry import create_model, get_model_class
 
     params = dict(params or {})
@@ -133,7 +137,7 @@ def build_model(name: str, params: dict[str, Any] | None = None, *, accelerator:
                 f"model {name!r} does not train on devices; drop --{key}", field=key
             )
         params[key] = value
-    return create_model(name, params)
+    return with_title_fallback(create_model(name, params))
 
 
 def fit_model(data: str | Path, name: str, out: str | Path, params: dict[str, Any] | None = None,
@@ -433,7 +437,8 @@ def summarize(
     Parameters
     ----------
     per_query : pd.DataFrame
-        Long-form rows (``model, metric, k, value``).
+        Long-form rows (``model, label, value``; see
+        :data:`apc.evaluation.evaluate.RESULT_COLUMNS`).
     timings : dict, optional
         Model -> ``{"fit_s": ..., "recommend_s": ...}``, added as columns.
 
@@ -443,12 +448,7 @@ def summarize(
         One row per model, one column per metric label (then ``fit_s`` and
         ``recommend_s`` when ``timings`` is given).
     """
-    from apc.evaluation.metrics import takes_k
-
-    df = per_query.copy()
-    kk = pd.to_numeric(df["k"], errors="coerce")
-    df["label"] = np.where(kk.notna() & df["metric"].map(takes_k),
-                           df["metric"] + "@" + kk.fillna(0).astype(int).astype(str), df["metric"])
+    df = per_query
     order = list(dict.fromkeys(df["model"]))
     labels = list(dict.fromkeys(df["label"]))
     table = df.pivot_table(index="model", columns="label", values="value", aggfunc="mean",
