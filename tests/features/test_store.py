@@ -1,5 +1,3 @@
-import sys
-import types
 import warnings
 
 import numpy as np
@@ -9,6 +7,7 @@ import soundfile as sf
 
 from apc.data.playlists import Playlists
 from apc.errors import ApcInputError, DataWarning
+from apc.features import sources as sources_mod
 from apc.features import store as store_mod
 from apc.features.store import (
     FeatureStore,
@@ -240,9 +239,7 @@ def test_synthetic_corpus_audio_is_rendered(monkeypatch, seed):
         )
         return (0.5 * np.sin(2 * np.pi * freqs[:, None] * t[None, :])).astype(np.float32)
 
-    fake = types.ModuleType("apc.datasets.synthetic")
-    fake.render_audio = render_audio
-    monkeypatch.setitem(sys.modules, "apc.datasets.synthetic", fake)
+    monkeypatch.setattr(sources_mod, "render_audio", render_audio)
     specs, report = store_mod.corpus_log_mels(pl, render_seconds=1.0, render_chunk=5)
     assert report.empty and len(specs) == pl.n_tracks
     assert [c[0] for c in calls] == [5, 5, 2] and calls[0][1:] == (SR, 1.0)
