@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import errno
 import sys
+import warnings
+from typing import Annotated
 
 import click
 import typer
@@ -87,8 +89,14 @@ def _is_arrow_invalid(exc: BaseException) -> bool:
     return pa_lib is not None and isinstance(exc, getattr(pa_lib, "ArrowInvalid", ()))
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # a warning is one line for the user too, not the source line that raised it
+    text = " ".join(str(message).split())
+    typer.echo(f"apc: warning: {text} ({category.__name__})", err=True)
+
+
 class ApcGroup(TyperGroup):
-    """Root command group that turns user errors into one line + exit code 2."""
+    """Root command group: user errors become one line + exit 2, warnings one line each."""
 
     def invoke(self, ctx: click.Context):
         """Invoke the command; print user errors as one line and exit with status 2.
@@ -110,7 +118,9 @@ class ApcGroup(TyperGroup):
             bug) propagates with its traceback.
         """
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except Exception as e:
             line = error_line(e)
             if line is None:
@@ -126,6 +136,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="apc — sequence-aware playlist continuation and next-track recommendation.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import apc
+
+        typer.echo(f"apc {apc.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Options of the ``apc`` command itself (``--version``)."""
+
 
 from apc.cli import bench as _bench  # noqa: E402
 from apc.cli import commands as _commands  # noqa: E402
