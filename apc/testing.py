@@ -21,16 +21,10 @@ import numpy as np
 
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries, Recommendations
+from apc.datasets import SHARED_DATA  # noqa: F401 - the real-data folder, for tests
 
 #: Seed used by the test-suite; override with APC_TEST_SEED.
 TEST_SEED = int(os.environ.get("APC_TEST_SEED", "42"))
-
-#: Shared data directory (``<repo>/../shared/data``); override with APC_SHARED_DATA.
-SHARED_DATA = Path(
-    os.environ.get(
-        "APC_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    )
-)
 
 
 def checkerboard(n_playlists: int = 20, n_per_genre: int = 6) -> Playlists:

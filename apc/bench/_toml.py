@@ -53,7 +53,7 @@ def int_list(value: Any, where: str, file: str, *, positive: bool) -> list[int]:
 def resolve_source(source: str, base: Path | None) -> str:
     """Expand variables; make relative paths absolute against the suite's folder."""
     if "APC_SHARED_DATA" in source and "APC_SHARED_DATA" not in os.environ:
-        from apc.testing import SHARED_DATA  # the default location of the real-data folder
+        from apc.datasets import SHARED_DATA  # the default location of the real-data folder
 
         source = source.replace("${APC_SHARED_DATA}", str(SHARED_DATA))
         source = source.replace("$APC_SHARED_DATA", str(SHARED_DATA))

@@ -25,7 +25,7 @@ silently falls back to a default. Example (``benchmarks/quick.toml``)::
     params = { n_neighbors = 50 }
 
 Relative dataset paths are resolved against the suite file's folder; ``$VARS`` and
-``~`` are expanded first (``$APC_SHARED_DATA`` defaults to :data:`apc.testing.SHARED_DATA`).
+``~`` are expanded first (``$APC_SHARED_DATA`` defaults to :data:`apc.datasets.SHARED_DATA`).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ parses raw files again.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,13 @@ from typing import Any
 from apc.data.playlists import Playlists
 from apc.errors import ApcInputError
 from apc.parsing import parse_value
+
+#: Folder of the real datasets (``<repo>/../shared/data``); override with APC_SHARED_DATA.
+SHARED_DATA = Path(
+    os.environ.get(
+        "APC_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    )
+)
 
 #: Format name -> (module, reader function, fixed options).
 FORMATS: dict[str, tuple[str, str, dict[str, Any]]] = {
