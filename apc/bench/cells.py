@@ -235,8 +235,8 @@ def run_cell(task: CellTask, split) -> CellOutput:
 
         phase = "evaluate"
         rows = score_recommendations(
-            recs, split, task.metrics, model=task.model.name, dataset=task.dataset,
-            seed=task.seed, k=task.cutoff,
+            recs, queries, split.train, task.metrics, model=task.model.name,
+            dataset=task.dataset, protocol=split.report.protocol, seed=task.seed, k=task.cutoff,
         )
         curve = recall_curve(recs, queries, task.cutoff)
         width = np.asarray(recs.items).shape[1]

@@ -139,8 +139,9 @@ def _parse_label(text: str) -> tuple[str, int | None]:
     return name, int(k) if k else None
 
 
-def score_recommendations(recs, split: Split, labels: Iterable[str], *, model: str,
-                          dataset: str, seed: int, k: int | None = None) -> pd.DataFrame:
+def score_recommendations(recs, queries, train, labels: Iterable[str], *, model: str,
+                          dataset: str, protocol: str, seed: int,
+                          k: int | None = None) -> pd.DataFrame:
     """Score recommendations for the queries of a split: one row per query and metric label.
 
     This is the one place where recommendations become per-query rows: :func:`evaluate`,
@@ -149,13 +150,15 @@ def score_recommendations(recs, split: Split, labels: Iterable[str], *, model: s
     Parameters
     ----------
     recs : Recommendations
-        int ``(Q, w)`` items (best first, ``-1`` padded) for ``split.queries``.
-    split : Split
-        The split (its queries give the targets, its train corpus the popularity and
-        artists some metrics need).
+        int ``(Q, w)`` items (best first, ``-1`` padded) for ``queries``.
+    queries : Queries
+        The queries (their targets are the ground truth).
+    train : Playlists
+        The training corpus (its catalogue size, popularity and artists feed the
+        metrics that need them).
     labels : iterable of str
         Metric labels (``recall@10``, ``rprec``), in row order.
-    model, dataset : str
+    model, dataset, protocol : str
         Recorded in every row.
     seed : int
         Recorded in every row (the split seed for :func:`evaluate`, the replicate seed
@@ -177,7 +180,6 @@ def score_recommendations(recs, split: Split, labels: Iterable[str], *, model: s
     ApcInputError
         If a label names an unknown metric.
     """
-    queries, train = split.queries, split.train
     q = len(queries)
     items = np.asarray(getattr(recs, "items", recs))
     if items.ndim != 2 or items.shape[0] != q or (k is not None and items.shape[1] > k):
@@ -219,7 +221,7 @@ def score_recommendations(recs, split: Split, labels: Iterable[str], *, model: s
         return pd.DataFrame(columns=RESULT_COLUMNS)
     out = pd.concat(frames, ignore_index=True)
     out.insert(0, "seed", np.int64(seed))
-    out.insert(0, "protocol", split.report.protocol)
+    out.insert(0, "protocol", protocol)
     out.insert(0, "dataset", dataset)
     out.insert(0, "model", model)
     return out[RESULT_COLUMNS]
@@ -275,8 +277,9 @@ def evaluate(model, split: Split, *, ks=(10, 100, 500), metrics: list[str] | Non
     recs = model.recommend(split.queries, max(ks))
     rec_s = time.perf_counter() - t0
     name = model_name or getattr(model, "name", "") or type(model).__name__
-    frame = score_recommendations(recs, split, metric_labels(names, ks), model=name,
-                                  dataset=dataset, seed=seed, k=max(ks))
+    frame = score_recommendations(recs, split.queries, split.train, metric_labels(names, ks),
+                                  model=name, dataset=dataset, protocol=split.report.protocol,
+                                  seed=seed, k=max(ks))
     return EvaluationResult(frame, fit_s, rec_s, split.report.as_dict())
 
 

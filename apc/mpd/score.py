@@ -2,7 +2,7 @@
 
 ``apc mpd score submission.csv --truth heldout.json`` computes, per challenge playlist,
 the three official metrics of the challenge (Chen et al. 2018; Zamani et al. 2019)
-through the metric functions of :mod:`apc.evaluation.metrics`:
+through :func:`apc.evaluation.evaluate.score_recommendations` (the one scoring path):
 
 * ``rprec_mpd`` — R-precision over the first R = |G| recommendations, distinct tracks,
   with artist matches credited 0.25;
@@ -227,7 +227,7 @@ def score_rows(
     """
     from apc.data.playlists import Playlists
     from apc.data.queries import Queries, Recommendations
-    from apc.evaluation.metrics import compute_metrics
+    from apc.evaluation.evaluate import score_recommendations
 
     art_of = dict(artists or {})
     art_of.update(truth.artists)
@@ -270,10 +270,12 @@ def score_rows(
         np.float32
     )
     recs = Recommendations(items, scores)
-    values = compute_metrics(recs, queries, catalogue, metrics=list(OFFICIAL), ks=[])
+    long = score_recommendations(recs, queries, catalogue, list(OFFICIAL), model="submission",
+                                 dataset="mpd", protocol="mpd-challenge", seed=0)
+    values = long.pivot(index="query", columns="label", values="value")
     frame = pd.DataFrame({"pid": pids, "category": [truth.categories[p] for p in pids]})
     for m in OFFICIAL:
-        frame[m] = np.asarray(values[m], dtype=np.float64)
+        frame[m] = values[m].to_numpy(dtype=np.float64)
     overall = {m: float(frame[m].mean()) for m in OFFICIAL}
     by_cat = frame.groupby("category")[list(OFFICIAL)].mean()
     by_cat.insert(0, "playlists", frame.groupby("category").size())
