@@ -61,8 +61,8 @@ class TitleModel(ScoringRecommender):
 
     (the first term is 0 when no title token is known), with :math:`\lambda` =
     ``popularity_weight`` and ``pop`` the number of training playlists holding the
-    track. It answers the MPD "title only" queries and is the default empty-seed
-    fallback of :class:`~apc.models.base.ScoringRecommender` models.
+    track. It answers the MPD "title only" queries, alone or as the empty-seed answer
+    of :class:`~apc.models.fallback.TitleFallback`.
 
     Parameters
     ----------
@@ -90,13 +90,6 @@ class TitleModel(ScoringRecommender):
 
     def __init__(self, *, popularity_weight: float = 1e-3) -> None:
         self.popularity_weight = popularity_weight
-
-    def _fit_fallback(self, train: Playlists) -> TitleModel:
-        self._fit(train, None)
-        self.n_tracks_ = train.n_tracks
-        self.fallback_ = None
-        self.is_fitted_ = True
-        return self
 
     def _fit(self, train: Playlists, features) -> None:
         pop = train.item_popularity().astype(np.float32)

@@ -493,6 +493,7 @@ def make_submission(
 
     from apc.datasets import load_corpus
     from apc.datasets.mpd_challenge import read_challenge_set
+    from apc.models.fallback import with_title_fallback
     from apc.models.registry import create_model
 
     ch = read_challenge(challenge)
@@ -501,7 +502,7 @@ def make_submission(
         _raise(_team, str(out))
     train_pl = load_corpus(str(train))
     queries, read_report = read_challenge_set(challenge, train_pl)
-    m = create_model(model, params)
+    m = with_title_fallback(create_model(model, params))  # title-only playlists
     t0 = time.perf_counter()
     m.fit(train_pl)
     fit_seconds = time.perf_counter() - t0

@@ -12,6 +12,7 @@ from apc.models.artists import (
     CollocatedArtistsGreatestHits,
     SameArtistGreatestHits,
 )
+from apc.models.fallback import TitleFallback
 from apc.models.registry import create_model
 from apc.testing import RecommenderContract, checkerboard, queries_from
 
@@ -157,7 +158,7 @@ def test_cagh_pruning_keeps_the_most_similar_artists(corpus):
 )
 def test_title_fallback_for_empty_seed(make):
     pl = checkerboard()  # "rock" playlists hold the a-tracks (artist A)
-    recs = make().fit(pl).recommend(
+    recs = TitleFallback(make()).fit(pl).recommend(
         queries_from(pl, [[], [0]], [[0], [1]], titles=np.array(["rock", "rock"], object)), 6)
     a_tracks = set(pl.tracks.index[pl.tracks["track_id"].str.startswith("a")])
     assert set(recs.items[0].tolist()) == a_tracks  # title model, not index order

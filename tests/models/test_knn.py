@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from apc.data import Playlists
 from apc.errors import ApcInputError, DataWarning, ParameterWarning
 from apc.models._similarity import cooccurrence_topn, topn_per_row
+from apc.models.fallback import TitleFallback
 from apc.models.knn import ItemKNN, PlaylistKNN, position_decay
 from apc.models.registry import create_model
 from apc.testing import RecommenderContract, checkerboard, queries_from
@@ -285,7 +286,7 @@ def test_knn_matches_loop_reference(rng, params):
 
 def test_knn_title_fallback_for_empty_seed():
     pl = checkerboard()  # rock playlists hold the a-tracks
-    model = PlaylistKNN().fit(pl)
+    model = TitleFallback(PlaylistKNN()).fit(pl)
     recs = model.recommend(queries_from(pl, [[]], [[0]], titles=np.array(["rock"], object)), 6)
     a_tracks = set(pl.tracks.index[pl.tracks["track_id"].str.startswith("a")])
     assert set(recs.items[0].tolist()) == a_tracks
@@ -377,7 +378,7 @@ def test_item_knn_parameter_validation(cooc, params, field):
 
 def test_item_knn_title_fallback_for_empty_seed():
     pl = checkerboard()
-    recs = ItemKNN().fit(pl).recommend(
+    recs = TitleFallback(ItemKNN()).fit(pl).recommend(
         queries_from(pl, [[]], [[0]], titles=np.array(["jazz"], object)), 6)
     b_tracks = set(pl.tracks.index[pl.tracks["track_id"].str.startswith("b")])
     assert set(recs.items[0].tolist()) == b_tracks

@@ -3,6 +3,7 @@ import pytest
 
 from apc.data import Playlists
 from apc.errors import ApcInputError
+from apc.models.fallback import TitleFallback
 from apc.models.lme import LogisticMarkovEmbedding as LME
 from apc.models.lme import transitions
 from apc.models.popularity import Popularity
@@ -133,7 +134,7 @@ def test_early_stopping_keeps_the_best_epoch():
 
 def test_title_only_queries_use_the_title_model():
     pl = checkerboard()
-    model = LME(n_dims=2, epochs=1).fit(pl)
+    model = TitleFallback(LME(n_dims=2, epochs=1)).fit(pl)
     q = queries_from(pl, [[], []], [[0], [6]], titles=np.array(["rock", "jazz"], dtype=object))
     names = pl.tracks["track_id"].to_numpy()[model.recommend(q, 6).items]
     assert all(t.startswith("a") for t in names[0]) and all(t.startswith("b") for t in names[1])

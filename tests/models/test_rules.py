@@ -7,6 +7,7 @@ import apc.models.rules as rules
 from apc.data import Playlists
 from apc.errors import ApcInputError
 from apc.models.base import ScoringRecommender
+from apc.models.fallback import TitleFallback
 from apc.models.popularity import Popularity
 from apc.models.rules import WEIGHTINGS, AssociationRules, SequentialRules, prune_rows
 from apc.testing import RecommenderContract, checkerboard, cycles, queries_from
@@ -176,7 +177,7 @@ def test_sparse_topk_equals_dense_scoring(model):
 
 def test_title_only_queries_use_the_title_model():
     pl = checkerboard()
-    for model in (SequentialRules(), AssociationRules()):
+    for model in (TitleFallback(SequentialRules()), TitleFallback(AssociationRules())):
         model.fit(pl)
         q = queries_from(pl, [[], []], [[0], [6]], titles=np.array(["jazz", "rock"], dtype=object))
         names = pl.tracks["track_id"].to_numpy()[model.recommend(q, 6).items]

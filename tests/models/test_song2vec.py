@@ -7,6 +7,7 @@ import pytest
 
 from apc.data import Playlists
 from apc.errors import ApcInputError
+from apc.models.fallback import TitleFallback
 from apc.models.song2vec import Song2Vec
 from apc.testing import RecommenderContract, checkerboard, queries_from
 
@@ -88,7 +89,7 @@ def test_vectors_do_not_depend_on_python_hash_seed():
 
 def test_title_only_queries_use_the_title_model():
     pl = checkerboard()
-    model = Song2Vec(vector_size=4, epochs=1).fit(pl)
+    model = TitleFallback(Song2Vec(vector_size=4, epochs=1)).fit(pl)
     q = queries_from(pl, [[], []], [[0], [6]], titles=np.array(["rock", "jazz"], dtype=object))
     recs = names(pl, model.recommend(q, 6).items)
     assert all(t.startswith("a") for t in recs[0]) and all(t.startswith("b") for t in recs[1])
