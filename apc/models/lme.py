@@ -10,28 +10,19 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries
 from apc.errors import ApcInputError
+from apc.models._sparse_prior import entry_mask
 from apc.models.base import ScoringRecommender
-from apc.models.markov import _check_real, entry_mask
+from apc.models.params import param
 
 #: Held-out transitions scored per epoch for early stopping (sampled when more).
 MAX_VALIDATION_TRANSITIONS = 10_000
-
-
-def _positive_int(value: Any, field: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ApcInputError(f"{field} must be a positive integer, got {value!r}", field=field)
-
-
-def _choice(value: Any, field: str, options: tuple[str, ...]) -> None:
-    if value not in options:
-        raise ApcInputError(f"{field} must be one of {options}, got {value!r}", field=field)
 
 
 def transitions(train: Playlists) -> tuple[np.ndarray, np.ndarray]:
@@ -46,6 +37,53 @@ def transitions(train: Playlists) -> tuple[np.ndarray, np.ndarray]:
     """
     mask = entry_mask(train.indptr, train.n_entries, 1)[1:]
     return train.items[:-1][mask].astype(np.int64), train.items[1:][mask].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class LMEConfig:
+    """Hyper-parameters of :class:`LogisticMarkovEmbedding`."""
+
+    n_dims: int = param(32, ge=1, doc="Embedding dimension d.")
+    model: str = param("dual", choices=("dual", "single"), doc="Dual-point or single-point model.")
+    popularity_bias: bool = param(True, doc="Learn the per-track bias b.")
+    softmax: str = param(
+        "auto", choices=("auto", "full", "sampled"), doc="Exact softmax over the catalogue, "
+        "sampled softmax, or auto: full up to full_softmax_max_tracks tracks.",
+    )
+    full_softmax_max_tracks: int = param(
+        4096, ge=1, doc="Threshold of softmax=auto (above it the sampled softmax trains one to "
+        "two orders of magnitude more transitions per second).",
+    )
+    n_negatives: int = param(256, ge=1, doc="Negatives shared by a batch in the sampled softmax.")
+    negative_sampling: str = param(
+        "popularity", choices=("popularity", "uniform"),
+        doc="Negatives by popularity^0.75 or uniformly.",
+    )
+    epochs: int = param(10, ge=1, doc="Passes over the training transitions.")
+    batch_size: int = param(1024, ge=1, doc="Transitions per step.")
+    learning_rate: float = param(0.02, gt=0, doc="Step size.")
+    optimizer: str = param(
+        "adam", choices=("adam", "sgd"),
+        doc="Adam (SparseAdam with the sampled softmax) or plain SGD.",
+    )
+    l2: float = param(1e-4, ge=0, doc="lambda, L2 weight on the embeddings a batch touches.")
+    init_scale: float = param(
+        0.1, gt=0, doc="Standard deviation of the Gaussian initial embeddings."
+    )
+    context: str = param(
+        "last", choices=("last", "mean"),
+        doc="Query point from the last seed track or the mean over the seed.",
+    )
+    validation_fraction: float = param(
+        0.0, ge=0, lt=1, doc="Share of training playlists held out for early stopping (0: off); "
+        "their exact held-out log-likelihood is computed after every epoch and the best "
+        "epoch's parameters are kept.",
+    )
+    patience: int = param(2, ge=1, doc="Epochs without improvement before stopping.")
+    seed: int = param(
+        0, ge=0, doc="Seed of initialisation, shuffling, negatives and the validation split."
+    )
+    device: str = param("cpu", doc="Torch device for training and scoring.")
 
 
 class LogisticMarkovEmbedding(ScoringRecommender):
@@ -91,46 +129,8 @@ class LogisticMarkovEmbedding(ScoringRecommender):
 
     Parameters
     ----------
-    n_dims : int
-        Embedding dimension ``d`` (default 32).
-    model : {"dual", "single"}
-        Dual-point (default) or single-point model.
-    popularity_bias : bool
-        Learn the per-track bias :math:`b` (default True).
-    softmax : {"auto", "full", "sampled"}
-        Exact softmax over the catalogue, sampled softmax, or ``"auto"`` (default):
-        full when the catalogue has at most ``full_softmax_max_tracks`` tracks.
-    full_softmax_max_tracks : int
-        Threshold of ``"auto"`` (default 4096; above it the sampled softmax trains one to
-        two orders of magnitude more transitions per second).
-    n_negatives : int
-        Negatives shared by a batch in the sampled softmax (default 256).
-    negative_sampling : {"popularity", "uniform"}
-        Negatives by popularity^0.75 (default) or uniformly.
-    epochs : int
-        Passes over the training transitions (default 10).
-    batch_size : int
-        Transitions per step (default 1024).
-    learning_rate : float
-        Step size (default 0.02).
-    optimizer : {"adam", "sgd"}
-        Adam (default; SparseAdam with the sampled softmax) or plain SGD.
-    l2 : float
-        :math:`\lambda`, L2 weight on the embeddings a batch touches (default 1e-4).
-    init_scale : float
-        Standard deviation of the Gaussian initial embeddings (default 0.1).
-    context : {"last", "mean"}
-        Query point from the last seed track (default) or the mean over the seed.
-    validation_fraction : float
-        Share of training playlists held out for early stopping (default 0: off). Their
-        exact held-out log-likelihood (at most :data:`MAX_VALIDATION_TRANSITIONS`
-        transitions) is computed after every epoch; the best epoch's parameters are kept.
-    patience : int
-        Epochs without improvement before stopping (default 2).
-    seed : int
-        Seed of initialisation, shuffling, negatives and the validation split (default 0).
-    device : str
-        Torch device for training and scoring (default ``"cpu"``).
+    **params
+        Fields of :class:`LMEConfig` as keywords (``n_dims=16, epochs=5`` ...).
 
     Attributes
     ----------
@@ -171,77 +171,9 @@ class LogisticMarkovEmbedding(ScoringRecommender):
     """
 
     name = "lme"
+    config_class = LMEConfig
 
-    def __init__(
-        self,
-        *,
-        n_dims: int = 32,
-        model: str = "dual",
-        popularity_bias: bool = True,
-        softmax: str = "auto",
-        full_softmax_max_tracks: int = 4096,
-        n_negatives: int = 256,
-        negative_sampling: str = "popularity",
-        epochs: int = 10,
-        batch_size: int = 1024,
-        learning_rate: float = 0.02,
-        optimizer: str = "adam",
-        l2: float = 1e-4,
-        init_scale: float = 0.1,
-        context: str = "last",
-        validation_fraction: float = 0.0,
-        patience: int = 2,
-        seed: int = 0,
-        device: str = "cpu",
-    ) -> None:
-        self.n_dims = n_dims
-        self.model = model
-        self.popularity_bias = popularity_bias
-        self.softmax = softmax
-        self.full_softmax_max_tracks = full_softmax_max_tracks
-        self.n_negatives = n_negatives
-        self.negative_sampling = negative_sampling
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.optimizer = optimizer
-        self.l2 = l2
-        self.init_scale = init_scale
-        self.context = context
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.seed = seed
-        self.device = device
-
-    # ------------------------------------------------------------------ validation
     def _validate(self, train: Playlists) -> None:
-        for field in (
-            "n_dims",
-            "full_softmax_max_tracks",
-            "n_negatives",
-            "epochs",
-            "batch_size",
-            "patience",
-        ):
-            _positive_int(getattr(self, field), field)
-        _choice(self.model, "model", ("dual", "single"))
-        _choice(self.softmax, "softmax", ("auto", "full", "sampled"))
-        _choice(self.negative_sampling, "negative_sampling", ("popularity", "uniform"))
-        _choice(self.optimizer, "optimizer", ("adam", "sgd"))
-        _choice(self.context, "context", ("last", "mean"))
-        _check_real(self.learning_rate, "learning_rate", low=0.0, open_=True)
-        _check_real(self.l2, "l2", low=0.0)
-        _check_real(self.init_scale, "init_scale", low=0.0, open_=True)
-        _check_real(self.validation_fraction, "validation_fraction", low=0.0, high=1.0)
-        if self.validation_fraction >= 1.0:
-            raise ApcInputError("validation_fraction must be < 1", field="validation_fraction")
-        if not isinstance(self.popularity_bias, (bool, np.bool_)):
-            raise ApcInputError(
-                f"popularity_bias must be True or False, got {self.popularity_bias!r}",
-                field="popularity_bias",
-            )
-        if not isinstance(self.device, str):
-            raise ApcInputError(f"device must be a string, got {self.device!r}", field="device")
         if train.n_tracks < 2:
             raise ApcInputError("LME needs a catalogue of at least 2 tracks", field="n_tracks")
 

@@ -1,26 +1,14 @@
 r"""Markov-chain next-track models: higher orders with back-off, McFee-Lanckriet mixtures.
 
 First-order and higher-order chains with back-off, and the McFee & Lanckriet (2011)
-mixture of edge sets.
-
-The module also holds :class:`SparsePriorRecommender`, the family base of the
-order-aware count models (Markov chains here, sequential and association rules in
-:mod:`apc.models.rules`). Their scores have the shape
-
-.. math::  s_b(j) = S_{bj} + w_b\, p(j) + c_b
-
-with ``S`` a sparse (queries x tracks) matrix, ``p`` a fixed popularity prior and
-``w_b, c_b`` per-query scalars. For such scores the exact top-k lies among the
-non-zeros of row ``b`` of ``S`` plus the first ``k + |seed| + nnz_b`` tracks in
-popularity order, so :meth:`SparsePriorRecommender.recommend` never builds a dense
-queries x catalogue block: at MPD scale (2M tracks) this is the difference between
-minutes and hours.
+mixture of edge sets. They score ``S + w * prior + c`` with a sparse ``S`` (see
+:class:`~apc.models._sparse_prior.SparsePriorRecommender`), so the exact top-k never
+needs a dense queries x catalogue block.
 """
 
 from __future__ import annotations
 
-import math
-from typing import ClassVar
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,183 +16,20 @@ import scipy.sparse as sp
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries
 from apc.errors import ApcInputError
-from apc.models._topk import Prior, PriorScores, _canonical, _descending_bits  # noqa: F401
-from apc.models.base import ScoringRecommender
+from apc.models._sparse_prior import (  # noqa: F401  (csr_lookup: public helper, docs)
+    SparsePriorRecommender,
+    _canonical,
+    csr_lookup,
+    entry_mask,
+    row_selector,
+)
+from apc.models.params import param
 
 #: The edge sets of the McFee & Lanckriet mixture, in the order of ``mixture_weights_``.
 EDGE_SETS = ("uniform", "popularity", "artist", "markov")
 
 #: Upper bound on the held-out transitions used to learn the mixture weights (sampled).
 MAX_EM_TRANSITIONS = 200_000
-
-
-# ---------------------------------------------------------------------------- helpers
-def entry_mask(indptr: np.ndarray, n_entries: int, min_position: int) -> np.ndarray:
-    """Mark the entries whose position inside their playlist is >= ``min_position``.
-
-    Built by clearing the first ``min_position`` slots of every playlist, so no int64
-    positions array (8 bytes per entry) is needed at MPD scale.
-
-    Parameters
-    ----------
-    indptr : np.ndarray
-        (P + 1,) playlist boundaries.
-    n_entries : int
-        Total number of entries, ``N``.
-    min_position : int
-        First 0-based position to keep.
-
-    Returns
-    -------
-    np.ndarray
-        bool (N,).
-
-    Examples
-    --------
-    >>> entry_mask(np.array([0, 3, 4]), 4, 1).tolist()
-    [False, True, True, False]
-    """
-    mask = np.ones(n_entries, dtype=bool)
-    starts = indptr[:-1]
-    lengths = np.diff(indptr)
-    for t in range(min_position):
-        mask[starts[lengths > t] + t] = False
-    return mask
-
-
-def csr_lookup(m: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Look up ``m[rows[i], cols[i]]`` for every ``i``, vectorised (0 where not stored).
-
-    ``m`` must be canonical (sorted indices, no duplicates).
-
-    Returns
-    -------
-    np.ndarray
-        float64, same length as ``rows``.
-    """
-    n = m.shape[1]
-    keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * n + m.indices
-    want = rows.astype(np.int64) * n + cols
-    pos = np.searchsorted(keys, want)
-    pos_c = np.minimum(pos, max(len(keys) - 1, 0))
-    found = (pos < len(keys)) & (keys[pos_c] == want) if len(keys) else np.zeros(len(want), bool)
-    out = np.zeros(len(want), dtype=np.float64)
-    out[found] = m.data[pos_c[found]]
-    return out
-
-
-def row_selector(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape) -> sp.csr_array:
-    """Build a sparse float32 matrix of ``shape`` with ``values`` at ``(rows, cols)``.
-
-    ``sel @ M`` then picks (and scales) rows of ``M``.
-    """
-    return sp.csr_array(
-        (np.asarray(values, dtype=np.float32), (rows, cols)), shape=shape, dtype=np.float32
-    )
-
-
-class SparsePriorRecommender(ScoringRecommender):
-    """Family base for models scoring ``S + w * prior + c`` (sparse part + popularity prior).
-
-    Subclasses implement ``_fit`` (calling :meth:`_set_prior`) and :meth:`_sparse_parts`.
-    Each block's scores go to :func:`~apc.models._topk.top_k` as
-    :class:`~apc.models._topk.PriorScores`, so the exact top-k is found without a dense
-    queries x catalogue block; ties in score are broken by popularity, then by track
-    index (the prior's rank).
-    """
-
-    batch_size: ClassVar[int] = 512
-    sparse_scores: ClassVar[bool] = True
-
-    def _set_prior(self, prior: np.ndarray) -> None:
-        self.prior_ = np.ascontiguousarray(prior, dtype=np.float32)
-        self.prior_order_ = np.argsort(-self.prior_, kind="stable").astype(np.int32)
-        self.prior_rank_ = np.empty(len(prior), dtype=np.int32)
-        self.prior_rank_[self.prior_order_] = np.arange(len(prior), dtype=np.int32)
-
-    def _sparse_parts(self, queries: Queries) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
-        """``(S, w, c)``: float32 CSR (B, n_tracks), float32 (B,), float32 (B,)."""
-        raise NotImplementedError
-
-    def _last_track_only(self) -> bool:
-        """Tell whether scores depend on the last seed track alone (enables the row index)."""
-        return False
-
-    def _index_rows(self, chunk: int = 1 << 17) -> None:
-        """Precompute, for every track as the last seed track, its sparse row ordered by score.
-
-        Called at the end of ``_fit``. When :meth:`_last_track_only` holds, the row of
-        track ``i`` (computed by :meth:`_sparse_parts` itself, so the floats are the same)
-        is stored sorted by the final score ``(w p + S) + c``, ties by popularity rank.
-        A query then needs only the first ``k + |seed|`` entries of its row: the others
-        are beaten by at least ``k`` non-seed entries, so they cannot enter the top-k,
-        and the query costs ``O(k + |seed|)`` instead of ``O(nnz(row))``.
-        """
-        self.rows_ = None
-        if not self._last_track_only():
-            return
-        n = len(self.prior_)
-        pieces, ws, cs = [], [], []
-        for lo in range(0, n, chunk):
-            hi = min(n, lo + chunk)
-            ids = np.arange(lo, hi, dtype=np.int64)
-            q = Queries(
-                np.arange(hi - lo + 1, dtype=np.int64),
-                ids.astype(np.int32),
-                np.zeros(hi - lo + 1, dtype=np.int64),
-                np.empty(0, np.int32),
-                n,
-            )
-            s, w, c = self._sparse_parts(q)
-            s = _canonical(s)
-            w = np.asarray(w, np.float32)
-            c = np.asarray(c, np.float32)
-            row = np.repeat(np.arange(hi - lo), np.diff(s.indptr))
-            v = (w[row] * self.prior_[s.indices] + s.data) + c[row]
-            srt = np.lexsort((self.prior_rank_[s.indices], -v, row))
-            pieces.append(sp.csr_array((s.data[srt], s.indices[srt], s.indptr), shape=s.shape))
-            ws.append(w)
-            cs.append(c)
-        self.rows_ = sp.vstack(pieces, format="csr") if len(pieces) > 1 else pieces[0]
-        self.rows_w_ = np.concatenate(ws)
-        self.rows_c_ = np.concatenate(cs)
-
-    def _row_parts(self, queries: Queries, k: int):
-        """``(S, w, c)`` from the row index, keeping ``k + |seed|`` entries per query."""
-        last = queries.last_seed().astype(np.int64)
-        indptr = self.rows_.indptr
-        start = indptr[last]
-        length = np.minimum(indptr[last + 1] - start, k + queries.seed_lengths)
-        out_ptr = np.zeros(len(last) + 1, dtype=np.int64)
-        np.cumsum(length, out=out_ptr[1:])
-        take = np.repeat(start - out_ptr[:-1], length) + np.arange(out_ptr[-1], dtype=np.int64)
-        s = sp.csr_array(
-            (self.rows_.data[take], self.rows_.indices[take], out_ptr),
-            shape=(len(last), len(self.prior_)),
-        )
-        return s, self.rows_w_[last], self.rows_c_[last]
-
-    def _score(self, queries: Queries) -> np.ndarray:
-        s, w, c = self._sparse_parts(queries)
-        out = w[:, None] * self.prior_[None, :]
-        out += s.toarray()
-        out += c[:, None]
-        return out
-
-    def _block_scores(self, queries: Queries, k: int) -> PriorScores:
-        """The block's scores as :class:`~apc.models._topk.PriorScores` (no dense block).
-
-        With the row index (:meth:`_index_rows`) only the first ``k + |seed|`` entries of
-        each query's row are read; queries with an empty seed use :meth:`_sparse_parts`.
-        """
-        if getattr(self, "rows_", None) is not None and (queries.seed_lengths > 0).all():
-            s, w, c = self._row_parts(queries, k)
-        else:
-            s, w, c = self._sparse_parts(queries)
-        return PriorScores(
-            s, np.asarray(w, np.float32), np.asarray(c, np.float32),
-            Prior(self.prior_, self.prior_order_, self.prior_rank_),
-        )
 
 
 # ---------------------------------------------------------------------------- counts
@@ -266,6 +91,48 @@ def transition_counts(
 
 
 # ---------------------------------------------------------------------------- model
+@dataclass(frozen=True)
+class MarkovConfig:
+    """Hyper-parameters of :class:`MarkovChain`."""
+
+    order: int = param(1, ge=1, le=3, doc="Longest context used.")
+    alpha: float = param(
+        0.0, ge=0, doc="Additive smoothing of the first-order counts (0: maximum likelihood; "
+        "> 0 matters for probabilities, e.g. likelihoods, and shrinks observed transitions "
+        "toward the popularity fill).",
+    )
+    popularity_weight: float = param(
+        0.01, ge=0, le=1, doc="lambda, weight of the popularity distribution."
+    )
+    higher_order_weight: float = param(
+        0.5, ge=0, le=1, doc="mu, Jelinek-Mercer weight of each seen longer context "
+        "(unused when order == 1).",
+    )
+    mixture: bool = param(
+        False, doc="Learn McFee & Lanckriet mixture weights instead of using popularity_weight."
+    )
+    edge_sets: tuple[str, ...] | str = param(
+        EDGE_SETS, choices=EDGE_SETS, doc="Edge sets of the mixture (artist is dropped when "
+        "the corpus has no artists).",
+    )
+    validation_fraction: float = param(
+        0.1, gt=0, lt=1, doc="Share of training playlists held out to learn the mixture weights."
+    )
+    em_iterations: int = param(
+        200, ge=1, doc="Maximum EM iterations (stops earlier when the held-out "
+        "log-likelihood improves by less than 1e-7 per transition).",
+    )
+    seed: int = param(0, ge=0, doc="Seed of the validation split.")
+
+    def check(self) -> None:
+        """Check that a mixture has at least one edge set."""
+        if self.mixture and not self.edge_sets:
+            raise ApcInputError(
+                f"edge_sets: expected a non-empty subset of {EDGE_SETS}, got {self.edge_sets!r}",
+                field="edge_sets",
+            )
+
+
 class MarkovChain(SparsePriorRecommender):
     r"""Markov chain over tracks: first order, or up to third order with back-off.
 
@@ -310,31 +177,8 @@ class MarkovChain(SparsePriorRecommender):
 
     Parameters
     ----------
-    order : int
-        Longest context used, 1 to 3 (default 1).
-    alpha : float
-        Additive smoothing of the first-order counts (default 0: maximum likelihood;
-        ``alpha > 0`` matters for probabilities, e.g. likelihoods, and shrinks observed
-        transitions toward the popularity fill).
-    popularity_weight : float
-        :math:`\lambda \in [0, 1]`, weight of the popularity distribution (default 0.01).
-    higher_order_weight : float
-        :math:`\mu \in [0, 1]`, Jelinek-Mercer weight of each seen longer context
-        (default 0.5; unused when ``order == 1``).
-    mixture : bool
-        Learn McFee & Lanckriet mixture weights instead of using ``popularity_weight``
-        (default False).
-    edge_sets : tuple of str
-        Edge sets of the mixture, a subset of ``("uniform", "popularity", "artist",
-        "markov")`` (default all four; ``artist`` is dropped when the corpus has no
-        artists).
-    validation_fraction : float
-        Share of training playlists held out to learn the mixture weights (default 0.1).
-    em_iterations : int
-        Maximum EM iterations (default 200; stops earlier when the held-out
-        log-likelihood improves by less than 1e-7 per transition).
-    seed : int
-        Seed of the validation split (default 0).
+    **params
+        Fields of :class:`MarkovConfig` as keywords (``order=2, mixture=True`` ...).
 
     Attributes
     ----------
@@ -372,65 +216,11 @@ class MarkovChain(SparsePriorRecommender):
     """
 
     name = "markov"
+    config_class = MarkovConfig
 
-    def __init__(
-        self,
-        *,
-        order: int = 1,
-        alpha: float = 0.0,
-        popularity_weight: float = 0.01,
-        higher_order_weight: float = 0.5,
-        mixture: bool = False,
-        edge_sets: tuple[str, ...] = EDGE_SETS,
-        validation_fraction: float = 0.1,
-        em_iterations: int = 200,
-        seed: int = 0,
-    ) -> None:
-        self.order = order
-        self.alpha = alpha
-        self.popularity_weight = popularity_weight
-        self.higher_order_weight = higher_order_weight
-        self.mixture = mixture
-        self.edge_sets = edge_sets
-        self.validation_fraction = validation_fraction
-        self.em_iterations = em_iterations
-        self.seed = seed
-
-    # ------------------------------------------------------------------ validation
     def _validate(self, train: Playlists) -> None:
-        if (
-            isinstance(self.order, bool)
-            or not isinstance(self.order, (int, np.integer))
-            or not 1 <= self.order <= 3
-        ):
-            raise ApcInputError(f"order must be 1, 2 or 3, got {self.order!r}", field="order")
-        _check_real(self.alpha, "alpha", low=0.0)
-        _check_real(self.popularity_weight, "popularity_weight", low=0.0, high=1.0)
-        _check_real(self.higher_order_weight, "higher_order_weight", low=0.0, high=1.0)
-        if not isinstance(self.mixture, (bool, np.bool_)):
-            raise ApcInputError(
-                f"mixture must be True or False, got {self.mixture!r}", field="mixture"
-            )
-        if self.mixture:
-            sets = (self.edge_sets,) if isinstance(self.edge_sets, str) else tuple(self.edge_sets)
-            bad = [e for e in sets if e not in EDGE_SETS]
-            if bad or not sets:
-                raise ApcInputError(
-                    f"edge_sets must be a non-empty subset of {EDGE_SETS}, got {self.edge_sets!r}",
-                    field="edge_sets",
-                )
-            _check_real(
-                self.validation_fraction, "validation_fraction", low=0.0, high=1.0, open_=True
-            )
-            if not isinstance(self.em_iterations, (int, np.integer)) or self.em_iterations < 1:
-                raise ApcInputError(
-                    f"em_iterations must be a positive integer, got {self.em_iterations!r}",
-                    field="em_iterations",
-                )
-            if len(train) < 2:
-                raise ApcInputError(
-                    "mixture=True needs at least 2 training playlists", field="mixture"
-                )
+        if self.mixture and len(train) < 2:
+            raise ApcInputError("mixture=True needs at least 2 training playlists", field="mixture")
 
     # ------------------------------------------------------------------ fitting
     def _last_track_only(self) -> bool:
@@ -642,19 +432,3 @@ def _em_weights(f: np.ndarray, iterations: int, tol: float = 1e-7) -> tuple[np.n
         ll_old = ll
     mix = np.maximum(f @ mu, 1e-300)
     return mu, float(np.log(mix).mean())
-
-
-def _check_real(value, field: str, *, low=None, high=None, open_: bool = False) -> None:
-    """Raise ApcInputError unless ``value`` is a finite real in the given range."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    ok = ok and math.isfinite(float(value))
-    if ok and low is not None:
-        ok = value > low if open_ else value >= low
-    if ok and high is not None:
-        ok = value < high if open_ else value <= high
-    if not ok:
-        if high is None:
-            want = f"{'>' if open_ else '>='} {low}"
-        else:
-            want = f"in {'(' if open_ else '['}{low}, {high}{')' if open_ else ']'}"
-        raise ApcInputError(f"{field} must be a real number {want}, got {value!r}", field=field)

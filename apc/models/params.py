@@ -16,7 +16,8 @@ them into the config and rejects unknown names, and :func:`validate` checks ever
 field against its annotation and constraints:
 
 - the type comes from the annotation: ``int`` rejects ``bool``, ``1.5`` and ``"10"``;
-  ``float`` accepts integers but not ``bool`` or NaN; ``X | None`` also accepts None;
+  ``float`` accepts integers but not ``bool``, NaN or infinities; ``X | None`` also
+  accepts None;
   ``list[int]`` wants a list or tuple of integers;
 - ``ge``/``gt``/``le``/``lt`` bound numbers and ``choices`` lists the allowed values;
 - a config may define ``check(self)`` for rules that tie fields together (e.g.
@@ -262,7 +263,7 @@ def _is_type(value: Any, tp: Any) -> bool:
         return (
             isinstance(value, (int, float, np.integer, np.floating))
             and not isinstance(value, (bool, np.bool_))
-            and not math.isnan(value)
+            and math.isfinite(value)
         )
     origin = typing.get_origin(tp)
     if origin in (list, tuple):
@@ -275,8 +276,10 @@ def _is_type(value: Any, tp: Any) -> bool:
 
 
 def _in_bounds(value: Any, c: dict[str, Any]) -> bool:
-    if "choices" in c and value not in c["choices"]:
-        return False
+    if "choices" in c:
+        if isinstance(value, (list, tuple)):  # a sequence: a subset of the choices
+            return all(v in c["choices"] for v in value)
+        return value in c["choices"]
     if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
         return True
     return (
@@ -294,7 +297,7 @@ def _ok(value: Any, tp: Any, c: dict[str, Any]) -> bool:
     return False
 
 
-_NOUNS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_NOUNS = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
 
 
 def _noun(tp: Any) -> str:
@@ -323,6 +326,8 @@ def _describe(tp: Any, c: dict[str, Any]) -> str:
     members = [m for m in _members(tp) if m is not type(None)]
     if "choices" in c:
         text = "one of " + ", ".join(repr(v) for v in c["choices"])
+        if any(typing.get_origin(m) in (list, tuple) for m in members):
+            text += " (or a list of them)"
     else:
         text = " or ".join(_noun(m) for m in members) + _bounds(c)
     if len(members) < len(_members(tp)):

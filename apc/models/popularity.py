@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries
 from apc.models.base import ScoringRecommender
+from apc.models.params import param
+
+
+@dataclass(frozen=True)
+class RandomConfig:
+    """Hyper-parameters of :class:`RandomRecommender`."""
+
+    seed: int = param(0, ge=0, doc="Seed of the random rankings.")
+
+
+@dataclass(frozen=True)
+class PopularityConfig:
+    """Hyper-parameters of :class:`Popularity`."""
+
+    distinct: bool = param(True, doc="Count each playlist once per track, or every occurrence.")
 
 
 class RandomRecommender(ScoringRecommender):
@@ -19,15 +35,14 @@ class RandomRecommender(ScoringRecommender):
 
     Parameters
     ----------
-    seed : int
-        Seed of the random rankings (default 0).
+    **params
+        Fields of :class:`RandomConfig` (``seed``).
     """
 
     name = "random"
     empty_seed_fallback = False
 
-    def __init__(self, *, seed: int = 0) -> None:
-        self.seed = seed
+    config_class = RandomConfig
 
     def _fit(self, train: Playlists, features) -> None:
         self.n_items_ = train.n_tracks
@@ -49,15 +64,14 @@ class Popularity(ScoringRecommender):
 
     Parameters
     ----------
-    distinct : bool
-        Count each playlist once per track (default) or every occurrence.
+    **params
+        Fields of :class:`PopularityConfig` (``distinct``).
     """
 
     name = "popularity"
     empty_seed_fallback = False  # already answers empty seeds sensibly
 
-    def __init__(self, *, distinct: bool = True) -> None:
-        self.distinct = distinct
+    config_class = PopularityConfig
 
     def _fit(self, train: Playlists, features) -> None:
         self.popularity_ = train.item_popularity(distinct=self.distinct).astype(np.float32)

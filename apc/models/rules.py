@@ -11,14 +11,16 @@ stays bounded by the pruned rule set, never by all pairs at once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries
-from apc.errors import ApcInputError
-from apc.models.markov import SparsePriorRecommender, _descending_bits, row_selector
+from apc.models._sparse_prior import SparsePriorRecommender, row_selector
+from apc.models._topk import _descending_bits
+from apc.models.params import param
 
 #: Weight of a pair at distance ``d`` (1 = adjacent), as in session-rec's SR.
 WEIGHTINGS: dict[str, Callable[[int], float]] = {
@@ -215,16 +217,23 @@ def cooccurrence_counts(train: Playlists, pruning: int) -> sp.csr_array:
 class _RulesBase(SparsePriorRecommender):
     """Shared parameter checks and popularity tie-breaking of SR and AR."""
 
-    def _check_pruning(self) -> None:
-        p = self.pruning
-        if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 0:
-            raise ApcInputError(
-                f"pruning must be an integer >= 0 (0 keeps every rule), got {p!r}", field="pruning"
-            )
-
     def _set_popularity(self, train: Playlists) -> None:
         # only breaks ties and fills the list after the rules (w = 0 in _sparse_parts)
         self._set_prior(train.item_popularity().astype(np.float32))
+
+
+@dataclass(frozen=True)
+class SRConfig:
+    """Hyper-parameters of :class:`SequentialRules`."""
+
+    steps: int = param(10, ge=1, doc="Largest distance counted (10, as in session-rec).")
+    weighting: str = param(
+        "div", choices=tuple(WEIGHTINGS), doc="w(d): 1/d (div), max(0, 1 - d/10), "
+        "1/log10(d + 1.7), 1/d^2 or 1.",
+    )
+    pruning: int = param(
+        20, ge=0, doc="Rules kept per source track (20, as in session-rec; 0 keeps all)."
+    )
 
 
 class SequentialRules(_RulesBase):
@@ -244,13 +253,8 @@ class SequentialRules(_RulesBase):
 
     Parameters
     ----------
-    steps : int
-        Largest distance counted (default 10, as in session-rec).
-    weighting : {"div", "linear", "log", "quadratic", "same"}
-        :math:`w(d)`: ``1/d`` (default), ``max(0, 1 - d/10)``, ``1/log10(d + 1.7)``,
-        ``1/d^2`` or ``1``.
-    pruning : int
-        Rules kept per source track (default 20, as in session-rec; 0 keeps all).
+    **params
+        Fields of :class:`SRConfig` as keywords.
 
     Attributes
     ----------
@@ -283,22 +287,7 @@ class SequentialRules(_RulesBase):
     """
 
     name = "sr"
-
-    def __init__(self, *, steps: int = 10, weighting: str = "div", pruning: int = 20) -> None:
-        self.steps = steps
-        self.weighting = weighting
-        self.pruning = pruning
-
-    def _validate(self, train: Playlists) -> None:
-        s = self.steps
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
-            raise ApcInputError(f"steps must be an integer >= 1, got {s!r}", field="steps")
-        if self.weighting not in WEIGHTINGS:
-            raise ApcInputError(
-                f"weighting must be one of {sorted(WEIGHTINGS)}, got {self.weighting!r}",
-                field="weighting",
-            )
-        self._check_pruning()
+    config_class = SRConfig
 
     def _fit(self, train: Playlists, features) -> None:
         self._set_popularity(train)
@@ -316,6 +305,19 @@ class SequentialRules(_RulesBase):
         rows = np.flatnonzero(last >= 0)
         s = row_selector(rows, last[rows], np.ones(len(rows)), (b, n)) @ self.rules_
         return s, np.zeros(b, np.float32), np.zeros(b, np.float32)
+
+
+@dataclass(frozen=True)
+class ARConfig:
+    """Hyper-parameters of :class:`AssociationRules`."""
+
+    pruning: int = param(
+        20, ge=0, doc="Rules kept per track (20, as in session-rec; 0 keeps all)."
+    )
+    context: str = param(
+        "seed", choices=("seed", "last"),
+        doc="Sum the rules of every distinct seed track, or use the last one.",
+    )
 
 
 class AssociationRules(_RulesBase):
@@ -337,10 +339,8 @@ class AssociationRules(_RulesBase):
 
     Parameters
     ----------
-    pruning : int
-        Rules kept per track (default 20, as in session-rec; 0 keeps all).
-    context : {"seed", "last"}
-        Sum the rules of every distinct seed track (default) or use the last one.
+    **params
+        Fields of :class:`ARConfig` as keywords.
 
     Attributes
     ----------
@@ -370,17 +370,7 @@ class AssociationRules(_RulesBase):
     """
 
     name = "ar"
-
-    def __init__(self, *, pruning: int = 20, context: str = "seed") -> None:
-        self.pruning = pruning
-        self.context = context
-
-    def _validate(self, train: Playlists) -> None:
-        self._check_pruning()
-        if self.context not in ("seed", "last"):
-            raise ApcInputError(
-                f"context must be 'seed' or 'last', got {self.context!r}", field="context"
-            )
+    config_class = ARConfig
 
     def _fit(self, train: Playlists, features) -> None:
         self._set_popularity(train)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries
-from apc.errors import ApcInputError
 from apc.models.base import ScoringRecommender
-from apc.models.markov import _check_real
+from apc.models.params import param
 
 
 def stable_hash(text: str) -> int:
@@ -40,6 +40,32 @@ class _Sentences:
                 yield [tok[i] for i in items[lo:hi]]
 
 
+@dataclass(frozen=True)
+class Song2VecConfig:
+    """Hyper-parameters of :class:`Song2Vec`."""
+
+    vector_size: int = param(64, ge=1, doc="Embedding dimension.")
+    window: int = param(
+        10, ge=1, doc="Context window, in positions on each side (playlists are more "
+        "set-like than sentences).",
+    )
+    epochs: int = param(5, ge=1, doc="Passes over the playlists.")
+    min_count: int = param(
+        1, ge=1, doc="Tracks occurring fewer times are dropped from the vocabulary."
+    )
+    negative: int = param(5, ge=1, doc="Negative samples per positive pair.")
+    ns_exponent: float = param(0.75, doc="Exponent of the negative-sampling distribution.")
+    sample: float = param(
+        0.0, ge=0, doc="Down-sampling threshold for frequent tracks (0: off). word2vec's 1e-3 "
+        "suits text; on a small playlist corpus it would drop most occurrences of every "
+        "track; 1e-4 to 1e-5 help on MPD-sized corpora.",
+    )
+    alpha: float = param(
+        0.025, gt=0, doc="Initial learning rate, decayed linearly to alpha / 100."
+    )
+    seed: int = param(0, ge=0, doc="Seed of gensim's initialisation and sampling.")
+
+
 class Song2Vec(ScoringRecommender):
     r"""Word2vec skip-gram over playlists (item2vec), scored by cosine to the seed's centroid.
 
@@ -64,30 +90,10 @@ class Song2Vec(ScoringRecommender):
 
     Parameters
     ----------
-    vector_size : int
-        Embedding dimension (default 64).
-    window : int
-        Context window, in positions on each side (default 10; playlists are more
-        set-like than sentences).
-    epochs : int
-        Passes over the playlists (default 5).
-    min_count : int
-        Tracks occurring fewer times are dropped from the vocabulary (default 1).
-    negative : int
-        Negative samples per positive pair (default 5).
-    ns_exponent : float
-        Exponent of the negative-sampling distribution (default 0.75).
-    sample : float
-        Down-sampling threshold for frequent tracks (default 0: off). word2vec's 1e-3
-        suits text, whose most frequent words are far more frequent than any track; on a
-        small playlist corpus it would drop most occurrences of every track. Values of
-        1e-4 to 1e-5 help on MPD-sized corpora (Barkan & Koenigstein use subsampling).
-    alpha : float
-        Initial learning rate, decayed linearly to ``alpha / 100`` (default 0.025).
-    seed : int
-        Seed of gensim's initialisation and sampling (default 0). Training uses one
-        worker thread and a fixed string hash, so results are reproducible across runs
-        and interpreters.
+    **params
+        Fields of :class:`Song2VecConfig` as keywords. Training uses one worker thread
+        and a fixed string hash, so results are reproducible across runs and
+        interpreters.
 
     Attributes
     ----------
@@ -126,40 +132,7 @@ class Song2Vec(ScoringRecommender):
     """
 
     name = "song2vec"
-
-    def __init__(
-        self,
-        *,
-        vector_size: int = 64,
-        window: int = 10,
-        epochs: int = 5,
-        min_count: int = 1,
-        negative: int = 5,
-        ns_exponent: float = 0.75,
-        sample: float = 0.0,
-        alpha: float = 0.025,
-        seed: int = 0,
-    ) -> None:
-        self.vector_size = vector_size
-        self.window = window
-        self.epochs = epochs
-        self.min_count = min_count
-        self.negative = negative
-        self.ns_exponent = ns_exponent
-        self.sample = sample
-        self.alpha = alpha
-        self.seed = seed
-
-    def _validate(self, train: Playlists) -> None:
-        for field in ("vector_size", "window", "epochs", "min_count", "negative"):
-            v = getattr(self, field)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ApcInputError(f"{field} must be a positive integer, got {v!r}", field=field)
-        _check_real(self.ns_exponent, "ns_exponent")
-        _check_real(self.sample, "sample", low=0.0)
-        _check_real(self.alpha, "alpha", low=0.0, open_=True)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
-            raise ApcInputError(f"seed must be an integer, got {self.seed!r}", field="seed")
+    config_class = Song2VecConfig
 
     def _callbacks(self) -> list[Any]:
         """Gensim callbacks for training (none; benchmarks override this to time epochs)."""

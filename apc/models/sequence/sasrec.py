@@ -97,7 +97,7 @@ class SASRecConfig(TrainingConfig):
     epochs: int = param(20, ge=1, doc="Maximum epochs.")
 
     def check(self) -> None:
-        """``hidden`` must split evenly over the heads."""
+        """Check that ``hidden`` splits evenly over the heads."""
         if self.hidden % self.heads:
             raise ApcInputError(
                 f"heads: hidden={self.hidden} is not divisible by heads={self.heads}",
