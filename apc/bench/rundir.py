@@ -194,8 +194,9 @@ def check_out_dir(out: Path, suite: Suite, resume: bool) -> None:
     Raises
     ------
     ApcInputError
-        If ``out`` is a file, holds a run and ``resume`` is False, holds a run of a
-        different suite, or has a truncated ``config.json``.
+        If ``out`` is a file, holds files that are not a benchmark run, holds a run and
+        ``resume`` is False, holds a run of a different suite, or has a truncated
+        ``config.json``.
     """
     if out.exists() and not out.is_dir():
         raise ApcInputError("is a file, not a folder; give a folder for the run", file=str(out))
@@ -203,6 +204,15 @@ def check_out_dir(out: Path, suite: Suite, resume: bool) -> None:
     cells = out / "cells"
     has_run = cfg.is_file() or (cells.is_dir() and any(cells.iterdir()))
     if not has_run:
+        entries = out.iterdir() if out.is_dir() else []
+        others = sorted(p.name for p in entries if p.name != LOCK_NAME)
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise ApcInputError(
+                f"folder holds files apc did not write ({shown}); refusing to write a benchmark "
+                "run into it: choose another --out",
+                file=str(out),
+            )
         return
     if not resume:
         raise ApcInputError(
