@@ -175,8 +175,11 @@ def read_manifest(path: str | Path) -> dict:
     return manifest
 
 
-def load_playlists(path: str | Path, *, verify: bool = True):
-    """Read a corpus directory written by :func:`save_playlists`.
+def read_corpus(path: str | Path, *, verify: bool = True) -> dict:
+    """Read the parts of a corpus directory written by :func:`save_playlists`.
+
+    :meth:`Playlists.load <apc.data.playlists.Playlists.load>` builds the corpus from
+    them (this module never imports the container, which imports it).
 
     Parameters
     ----------
@@ -188,8 +191,9 @@ def load_playlists(path: str | Path, *, verify: bool = True):
 
     Returns
     -------
-    Playlists
-        The corpus.
+    dict
+        The keyword arguments of :class:`~apc.data.playlists.Playlists`: ``indptr``,
+        ``items``, ``tracks``, ``artists``, ``meta`` and ``info``.
 
     Raises
     ------
@@ -197,8 +201,6 @@ def load_playlists(path: str | Path, *, verify: bool = True):
         If a file is missing, truncated, corrupted or unreadable, or the counts in the
         manifest do not match the files.
     """
-    from apc.data.playlists import Playlists
-
     path = Path(path)
     manifest = read_manifest(path)
     for name in FILES:
@@ -249,4 +251,5 @@ def load_playlists(path: str | Path, *, verify: bool = True):
     if isinstance(root, str) and not Path(root).is_absolute():
         # a relative audio root is relative to the corpus folder, not to the caller's cwd
         info["audio_root"] = str((path / root).resolve())
-    return Playlists(indptr, items, tracks, artists, meta, info)
+    return {"indptr": indptr, "items": items, "tracks": tracks, "artists": artists,
+            "meta": meta, "info": info}

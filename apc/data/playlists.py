@@ -366,9 +366,9 @@ class Playlists:
         ApcInputError
             If the directory is not a valid, intact corpus.
         """
-        from apc.data.io import load_playlists
+        from apc.data.io import read_corpus
 
-        return load_playlists(path)
+        return cls(**read_corpus(path))
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -396,20 +396,30 @@ class Playlists:
         Returns
         -------
         Playlists
-            Tracks are indexed in order of first appearance.
+            Tracks are indexed in order of first appearance, artists in the order of
+            their tracks (the same corpus :class:`~apc.data.builder.PlaylistsBuilder`
+            builds from these records).
         """
-        from apc.data.builder import PlaylistsBuilder
-
-        b = PlaylistsBuilder()
-        sequences = list(sequences)
-        for p, seq in enumerate(sequences):
-            pid = p if playlist_ids is None else playlist_ids[p]
-            meta = {"playlist_id": pid}
-            if names is not None:
-                meta["name"] = names[p]
-            b.add_playlist(
-                meta,
-                list(seq),
-                artist_names=None if artists is None else [artists.get(t) for t in seq],
-            )
-        return b.build()
+        sequences = [list(seq) for seq in sequences]
+        index: dict = {}
+        items = np.array([index.setdefault(t, len(index)) for seq in sequences for t in seq],
+                         dtype=np.int32)
+        track_ids = list(index)
+        artist_index: dict = {}
+        names_of = artists or {}
+        track_artist = [-1 if names_of.get(t) is None
+                        else artist_index.setdefault(names_of[t], len(artist_index))
+                        for t in track_ids]
+        lengths = np.array([len(seq) for seq in sequences], dtype=np.int64)
+        indptr = np.zeros(len(sequences) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        tracks = pd.DataFrame({"track_id": pd.Series(track_ids, dtype=object),
+                               "artist": np.array(track_artist, dtype=np.int32)})
+        artist_names = pd.Series(list(artist_index), dtype=object)
+        meta = {"playlist_id": list(range(len(sequences))) if playlist_ids is None
+                else list(playlist_ids)[: len(sequences)]}
+        if names is not None:
+            meta["name"] = list(names)[: len(sequences)]
+        meta = pd.DataFrame(meta) if sequences else pd.DataFrame({"playlist_id": []})
+        return cls(indptr, items, tracks,
+                   pd.DataFrame({"artist_id": artist_names, "name": artist_names.copy()}), meta)
