@@ -11,7 +11,9 @@ import typer
 def reproduce(
     file: Annotated[
         Path,
-        typer.Argument(help="A reproduction recipe, e.g. baselines/synth-small-next-track.toml."),
+        typer.Argument(
+            help="A recipe (TOML), or a packaged recipe's name, e.g. synth-small-quick."
+        ),
     ],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Run folder (default runs/reproduce/<name>).")
@@ -28,7 +30,11 @@ def reproduce(
 
     if out is not None:
         check_writable_output(out, "dir")
-    res = run_reproduction(file, out=out, cache=cache, executor=executor, ray_address=ray_address)
+    from apc.resources import find
+
+    res = run_reproduction(
+        find(file, "recipe"), out=out, cache=cache, executor=executor, ray_address=ray_address
+    )
     console.print(Markdown(res.markdown))
     if not res.ok:
         bad = int((~res.table["reproduced"]).sum())
