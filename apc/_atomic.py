@@ -42,6 +42,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_not_input",
     "check_out_dir",
     "check_separate",
     "remove_stale",
@@ -243,6 +244,28 @@ def check_separate(source: str | Path, out: str | Path) -> None:
         return
     raise ApcInputError(f"the output {why}; writing it would destroy the input: choose "
                         "another output folder", file=str(out))
+
+
+def check_not_input(out: str | Path, *inputs: str | Path | None) -> None:
+    """Refuse a file output that is one of the command's own inputs (symlinks resolved).
+
+    Parameters
+    ----------
+    out : str or Path
+        The file to write.
+    *inputs : str, Path or None
+        The paths the command reads (``None`` and ``synth:`` specs are skipped).
+
+    Raises
+    ------
+    ApcInputError
+        If ``out`` names the same file as an input.
+    """
+    dst = Path(out).resolve()
+    for src in inputs:
+        if src is not None and Path(str(src)).exists() and Path(str(src)).resolve() == dst:
+            raise ApcInputError(f"the output is the input {src}; writing it would destroy "
+                                "that input: choose another output file", file=str(out))
 
 
 def _alive(pid: int) -> bool:

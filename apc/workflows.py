@@ -165,14 +165,27 @@ def fit_model(data: str | Path, name: str, out: str | Path, params: dict[str, An
     Raises
     ------
     ApcInputError
-        If the model cannot be built or has no ``save``.
+        If the corpus is empty, or the model cannot be built or has no ``save``.
     """
+    from apc._atomic import check_not_input
     from apc.datasets import load_corpus
+    from apc.models.base import check_train, corpus_fingerprint
 
-    train = load_corpus(data)
-    model = build_model(name, params, **device).fit(train)
+    check_not_input(out, data)
+    model = build_model(name, params, **device)
     if not hasattr(model, "save"):
         raise ApcInputError(f"model {name!r} has no save(); cannot write {out}", field="model")
+    train = load_corpus(data)
+    try:
+        check_train(train)  # every model, also a plug-in without apc's template
+    except ApcInputError as e:
+        raise ApcInputError(e.message, file=str(data)) from None
+    model = model.fit(train)
+    if getattr(model, "corpus_fingerprint_", None) is None:
+        try:  # lets `apc recommend` tell the training corpus from another of the same size
+            model.corpus_fingerprint_ = corpus_fingerprint(train)
+        except AttributeError:
+            pass
     model.save(out)
     return model
 
@@ -217,7 +230,7 @@ def read_seed_file(path: str | Path, train: Playlists):
 
         return read_challenge_set(path, train)
     vocab = Vocabulary(train.tracks["track_id"].to_numpy())
-    seeds, titles, unknown = [], [], 0
+    seeds, titles, unknown, given, examples = [], [], 0, 0, []
     for line in read_text(path, what="seed file").splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -228,15 +241,68 @@ def read_seed_file(path: str | Path, train: Playlists):
         ids = [t for t in line.replace(",", " ").split() if t]
         idx = vocab.index(ids, missing="negative")
         unknown += int((idx < 0).sum())
+        given += len(ids)
+        examples += [ids[i] for i in np.flatnonzero(idx < 0)[: 3 - len(examples)]]
         seeds.append(idx[idx >= 0])
         titles.append(title)
     q = Queries.from_lists(seeds, [[] for _ in seeds], n_tracks=train.n_tracks,
                            titles=np.array(titles, dtype=object))
-    return q, {"queries": len(seeds), "unknown_seed_tracks_dropped": unknown}
+    return q, {"queries": len(seeds), "seed_tracks": given,
+               "unknown_seed_tracks_dropped": unknown, "unknown_examples": examples}
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    """How the seeds of a seed file matched the training catalogue.
+
+    Parameters
+    ----------
+    queries : int
+        Queries (playlists) in the file.
+    seed_tracks : int or None
+        Seed tracks listed in the file (None when the reader does not count them).
+    unknown_seed_tracks : int
+        Seed tracks not in the training catalogue; they were dropped.
+    fallback_queries : int
+        Queries left without a known seed track: they get the model's answer for an
+        empty seed (the title model under :class:`~apc.models.fallback.TitleFallback`).
+    examples : tuple of str
+        Up to three unknown track ids.
+    """
+
+    queries: int
+    seed_tracks: int | None
+    unknown_seed_tracks: int
+    fallback_queries: int
+    examples: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        """One line for stderr, e.g. ``2 of 9 seed tracks unknown (dropped); 1 of 3 ...``."""
+        of = "" if self.seed_tracks is None else f" of {self.seed_tracks}"
+        eg = f" (e.g. {', '.join(map(repr, self.examples))})" if self.examples else ""
+        return (f"{self.unknown_seed_tracks}{of} seed tracks unknown to the training corpus"
+                f"{eg}, dropped; {self.fallback_queries} of {self.queries} queries had no "
+                f"known seed track and got the empty-seed answer")
+
+
+@dataclass
+class RecommendRun:
+    """What :func:`recommend_to_csv` wrote, and how the seeds matched the catalogue.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        The rows written (``query, rank, track_id, score``).
+    seeds : SeedReport
+        Unknown seed tracks and queries that fell back.
+    """
+
+    frame: pd.DataFrame
+    seeds: SeedReport
 
 
 def recommend_to_csv(model_path: str | Path, train_spec: str | Path, seeds: str | Path,
-                     out: str | Path, *, k: int = 10) -> pd.DataFrame:
+                     out: str | Path, *, k: int = 10, strict: bool = False) -> RecommendRun:
     """Recommend ``k`` tracks for each seed playlist; write ``query,rank,track_id,score`` CSV.
 
     Parameters
@@ -250,20 +316,46 @@ def recommend_to_csv(model_path: str | Path, train_spec: str | Path, seeds: str 
     out : str or Path
         CSV to write (atomically).
     k : int, default 10
-        List length.
+        List length (capped at the catalogue size, with a warning).
+    strict : bool, default False
+        Refuse seed files with tracks unknown to the training corpus instead of
+        dropping them.
 
     Returns
     -------
-    pd.DataFrame
-        The rows written; ``query`` is the playlist id of the query, ``rank`` starts
-        at 1 and padding is left out.
-    """
-    from apc.datasets import load_corpus
-    from apc.models.base import load_model
+    RecommendRun
+        The rows written (``query`` is the playlist id of the query, ``rank`` starts at
+        1 and padding is left out) and the :class:`SeedReport`.
 
+    Raises
+    ------
+    ApcInputError
+        When the model was fitted on another corpus than ``train_spec`` (another
+        catalogue fingerprint), or, with ``strict``, when a seed track is unknown.
+    """
+    from apc._atomic import check_not_input
+    from apc.datasets import load_corpus
+    from apc.models.base import corpus_fingerprint, load_model
+
+    check_not_input(out, model_path, train_spec, seeds)
     model = load_model(model_path)
     train = load_corpus(train_spec)
-    queries, _report = read_seed_file(seeds, train)
+    fitted_on = getattr(model, "corpus_fingerprint_", None)
+    if fitted_on is not None and fitted_on != corpus_fingerprint(train):
+        raise ApcInputError(
+            "the model was fitted on another corpus (its track catalogue differs); pass "
+            "the corpus given to `apc fit` as --train", file=str(train_spec))
+    queries, read = read_seed_file(seeds, train)
+    report = SeedReport(
+        queries=len(queries),
+        seed_tracks=read.get("seed_tracks"),
+        unknown_seed_tracks=int(read.get("unknown_seed_tracks_dropped", 0)),
+        fallback_queries=int((queries.seed_lengths == 0).sum()),
+        examples=tuple(read.get("unknown_examples", ())),
+    )
+    if strict and report.unknown_seed_tracks:
+        raise ApcInputError(f"{report.line()}; drop --strict to recommend anyway",
+                            file=str(seeds))
     recs = model.recommend(queries, k)
     q, r = np.nonzero(recs.items >= 0)
     frame = pd.DataFrame({
@@ -273,7 +365,7 @@ def recommend_to_csv(model_path: str | Path, train_spec: str | Path, seeds: str 
         "score": recs.scores[q, r],
     })
     write_csv_atomic(frame, out)
-    return frame
+    return RecommendRun(frame, report)
 
 
 def write_csv_atomic(frame: pd.DataFrame, out: str | Path) -> Path:
@@ -401,7 +493,11 @@ def evaluate_models(data: str | Path | Playlists, models: list[tuple[str, dict[s
     from apc.evaluation.metrics import METRICS
     from apc.evaluation.protocols import make_protocol
 
-    # fail on bad names before any (possibly long) split or fit
+    # fail on bad names and outputs before any (possibly long) split or fit
+    if out is not None and not isinstance(data, Playlists):
+        from apc._atomic import check_not_input
+
+        check_not_input(out, data)
     for m in metrics or []:
         if m not in METRICS:
             raise ApcInputError(f"unknown metric {m!r}; known: {', '.join(sorted(METRICS))}",

@@ -218,3 +218,11 @@ def test_outputs_respect_the_umask(tmp_path, umask, dmode, fmode):
              tmp_path / "ch" / "heldout.json"]
     for f in files:
         assert stat.S_IMODE(f.stat().st_mode) == fmode, f
+
+
+def test_a_file_output_that_is_an_input_is_refused_before_the_work(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("playlist,track\n1,a\n1,b\n2,b\n2,c\n")
+    res = runner.invoke(app, ["fit", str(data), "-m", "popularity", "-o", str(data)])
+    assert res.exit_code == 2 and "the output is the input" in res.output
+    assert data.read_text().startswith("playlist,track\n1,a")

@@ -95,12 +95,13 @@ def score(
     """Score a submission with the official metrics (R-precision, NDCG, clicks) per category."""
     from rich.markdown import Markdown
 
-    from apc._atomic import atomic_write_bytes
+    from apc._atomic import atomic_write_bytes, check_not_input
     from apc.cli._common import check_writable_output, console
     from apc.mpd.score import overall_dict, score_submission
 
     if json_out is not None:
         check_writable_output(json_out, "file")
+        check_not_input(json_out, submission, truth, challenge)
     res = score_submission(submission, truth, train=train, challenge=challenge)
     console.print(Markdown(res.to_markdown()))
     if json_out is not None:

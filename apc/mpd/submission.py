@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from apc._atomic import atomic_path
+from apc._atomic import atomic_path, check_not_input
 from apc.datasets.mpd_challenge import Challenge, read_challenge
 from apc.errors import ApcInputError, not_utf8
 
@@ -496,6 +496,7 @@ def make_submission(
     from apc.models.fallback import with_title_fallback
     from apc.models.registry import create_model
 
+    check_not_input(out, challenge, train)
     ch = read_challenge(challenge)
     _team = _team_problems(team, email, 1)  # fail before the (possibly long) fit
     if _team:
