@@ -30,12 +30,28 @@ DevicesOpt = Annotated[
 ]
 
 
-def models() -> None:
-    """List the models that can be used by name."""
+def models(
+    name: Annotated[
+        str | None,
+        typer.Argument(help="A model name or pkg.module:Class: list its hyper-parameters."),
+    ] = None,
+) -> None:
+    """List the models that can be used by name, or one model's hyper-parameters."""
     from rich.table import Table
 
     from apc.models.registry import available_models
 
+    if name is not None:
+        from apc.models.params import model_specs
+        from apc.models.registry import get_model_class
+
+        table = Table(title=f"{name} parameters (-p name=value)", header_style="bold")
+        for col in ("parameter", "default", "accepts", "meaning"):
+            table.add_column(col, style="bold cyan" if col == "parameter" else None)
+        for spec in model_specs(get_model_class(name)):
+            table.add_row(spec.name, repr(spec.default), spec.describe(), spec.doc)
+        console.print(table)
+        return
     table = Table(title="apc models", header_style="bold")
     table.add_column("name", style="bold cyan")
     table.add_column("summary")
@@ -89,14 +105,19 @@ def recommend(
         Path, typer.Option("--out", "-o", help="CSV to write: query, rank, track_id, score.")
     ],
     k: Annotated[int, typer.Option("--k", min=1, help="List length.")] = 10,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse seed tracks unknown to the training corpus.")
+    ] = False,
 ) -> None:
     """Recommend continuations for seed playlists with a saved model."""
     from apc.workflows import recommend_to_csv
 
     check_writable_output(out, "file")
 
-    frame = recommend_to_csv(model_path, train, seeds, out, k=k)
-    console.print(f"wrote {len(frame):,} recommendations to {out}")
+    run = recommend_to_csv(model_path, train, seeds, out, k=k, strict=strict)
+    err_console.print(f"apc: seeds: {run.seeds.line()}", markup=False, highlight=False,
+                      soft_wrap=True)
+    console.print(f"wrote {len(run.frame):,} recommendations to {out}")
 
 
 def evaluate(

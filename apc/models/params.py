@@ -43,6 +43,9 @@ from apc.errors import ApcInputError
 
 _CONSTRAINTS = ("ge", "gt", "le", "lt", "choices")
 
+#: Lightning accelerators, for the ``accelerator`` of every model that trains with Lightning.
+ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
+
 
 def param(
     default: Any = MISSING,
@@ -117,7 +120,10 @@ class Spec:
 
 
 def specs(config_class: type) -> list[Spec]:
-    """List the declared hyper-parameters of a config dataclass, in field order.
+    """List the declared hyper-parameters of a config dataclass.
+
+    The fields the class itself declares come first (in their order), then those it
+    inherits: a model's own parameters before the shared training settings.
 
     Parameters
     ----------
@@ -130,8 +136,13 @@ def specs(config_class: type) -> list[Spec]:
     list of Spec
     """
     hints = typing.get_type_hints(config_class)
+    own = list(config_class.__dict__.get("__annotations__", {}))
+    fields = sorted(
+        dataclasses.fields(config_class),
+        key=lambda f: own.index(f.name) if f.name in own else len(own),
+    )  # stable: inherited fields keep their order
     out = []
-    for f in dataclasses.fields(config_class):
+    for f in fields:
         meta = f.metadata
         out.append(
             Spec(
@@ -143,6 +154,44 @@ def specs(config_class: type) -> list[Spec]:
             )
         )
     return out
+
+
+def model_specs(model_class: type) -> list[Spec]:
+    """List a model class's hyper-parameters: its ``config_class`` fields, else its signature.
+
+    A model without a config (e.g. a participant's plain class) yields the keyword
+    parameters of its constructor, with their annotations and defaults but no
+    constraints or docs.
+
+    Parameters
+    ----------
+    model_class : type
+        A model class.
+
+    Returns
+    -------
+    list of Spec
+    """
+    import inspect
+
+    config = getattr(model_class, "config_class", None)
+    if config is not None:
+        return specs(config)
+    try:
+        parameters = inspect.signature(model_class).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [
+        Spec(
+            name=p.name,
+            type=Any if p.annotation is p.empty else p.annotation,
+            default=None if p.default is p.empty else p.default,
+            doc="",
+            constraints={},
+        )
+        for p in parameters
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
 
 
 def build(config_class: type, params: dict[str, Any], *, owner: str = "") -> Any:
@@ -297,7 +346,8 @@ def _ok(value: Any, tp: Any, c: dict[str, Any]) -> bool:
     return False
 
 
-_NOUNS = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
+_NOUNS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_PLURALS = {int: "integers", float: "numbers", bool: "booleans", str: "strings"}
 
 
 def _noun(tp: Any) -> str:
@@ -306,7 +356,7 @@ def _noun(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin in (list, tuple):
         args = typing.get_args(tp)
-        return f"a list of {_noun(args[0])}s" if args else "a list"
+        return f"a list of {_PLURALS.get(args[0], 'values')}" if args else "a list"
     return getattr(tp, "__name__", str(tp))
 
 
@@ -335,4 +385,4 @@ def _describe(tp: Any, c: dict[str, Any]) -> str:
     return text
 
 
-__all__ = ["Spec", "build", "install", "param", "specs", "validate"]
+__all__ = ["ACCELERATORS", "Spec", "build", "install", "model_specs", "param", "specs", "validate"]

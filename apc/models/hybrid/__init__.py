@@ -17,12 +17,33 @@ preprocessing the feature matrix.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from apc.data.features import ItemFeatures
 from apc.data.playlists import Playlists
 from apc.errors import ApcInputError
+from apc.models.params import param
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Feature settings shared by the content-aware models (extended by each model)."""
+
+    features: str | list[str] = param(
+        "auto", doc="Feature sets (audio_cnn,tags_w2v, wmf ...; auto picks from the corpus, "
+        "see default_feature_names).",
+    )
+    standardize: bool = param(True, doc="Standardise each column before L2 normalisation.")
+    seed: int = param(
+        0, ge=0, doc="Seed of the feature building (and of initialisation and sampling)."
+    )
+    cache_dir: str | None = param(None, doc="Feature store / spectrogram cache directory.")
+    feature_options: dict[str, Any] | None = param(
+        None, doc="Per-feature-set options passed to apc.features.store.build_features."
+    )
 
 
 def default_feature_names(train: Playlists) -> list[str]:

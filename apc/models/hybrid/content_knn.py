@@ -13,15 +13,19 @@ where :math:`\hat{f}` are the standardised, L2-normalised feature vectors and
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from apc.data.features import ItemFeatures
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries
 from apc.models.base import ScoringRecommender
-from apc.models.hybrid import dot64, floor_unavailable, preprocess, resolve_features
+from apc.models.hybrid import (
+    FeatureConfig,
+    dot64,
+    floor_unavailable,
+    preprocess,
+    resolve_features,
+)
 
 
 class ContentKNN(ScoringRecommender):
@@ -38,17 +42,8 @@ class ContentKNN(ScoringRecommender):
 
     Parameters
     ----------
-    features : str or list of str
-        Feature sets (``"audio_cnn,tags_w2v"``, ``"wmf"`` ...; ``"auto"`` picks from
-        the corpus, see :func:`apc.models.hybrid.default_feature_names`).
-    standardize : bool
-        Standardise each column before normalising (default True).
-    seed : int
-        Seed of the feature building (when features are built here).
-    cache_dir : str, optional
-        Feature store / spectrogram cache directory.
-    feature_options : dict, optional
-        Per-feature-set options passed to :func:`apc.features.store.build_features`.
+    **params
+        Fields of :class:`~apc.models.hybrid.FeatureConfig` as keywords.
 
     Examples
     --------
@@ -60,21 +55,7 @@ class ContentKNN(ScoringRecommender):
     """
 
     name = "content-knn"
-
-    def __init__(
-        self,
-        *,
-        features: str | list[str] = "auto",
-        standardize: bool = True,
-        seed: int = 0,
-        cache_dir: str | None = None,
-        feature_options: dict[str, Any] | None = None,
-    ) -> None:
-        self.features = features
-        self.standardize = standardize
-        self.seed = seed
-        self.cache_dir = cache_dir
-        self.feature_options = feature_options
+    config_class = FeatureConfig
 
     def _fit(self, train: Playlists, features: ItemFeatures | None) -> None:
         feats = resolve_features(self, train, features)

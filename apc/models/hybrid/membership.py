@@ -42,7 +42,7 @@ continuation." User Modeling and User-Adapted Interaction 29(2), 527-572, 2019.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,7 +52,14 @@ from apc.data.playlists import Playlists
 from apc.data.queries import Queries
 from apc.errors import ApcInputError
 from apc.models.base import ScoringRecommender
-from apc.models.hybrid import dot64, floor_unavailable, preprocess, resolve_features
+from apc.models.hybrid import (
+    FeatureConfig,
+    dot64,
+    floor_unavailable,
+    preprocess,
+    resolve_features,
+)
+from apc.models.params import ACCELERATORS, param
 
 try:
     import pytorch_lightning as L
@@ -249,6 +256,29 @@ class _EpochSetter(L.Callback):
         self.dataset.epoch = trainer.current_epoch
 
 
+@dataclass(frozen=True)
+class MembershipConfig(FeatureConfig):
+    """Hyper-parameters of :class:`MembershipModel` (features, network, training)."""
+
+    hidden: int = param(
+        64, ge=1, doc="Width of the song network and the heads (the paper used 512)."
+    )
+    n_layers: int = param(2, ge=0, doc="Layers of the shared song network (the paper's 2).")
+    dropout: float = param(0.25, ge=0, lt=1, doc="Dropout in the song network (the paper's).")
+    match: str = param("dot", choices=("dot", "mlp"), doc="Match function (module docstring).")
+    max_group: int = param(20, ge=1, doc="Most songs on the playlist side of a training pair.")
+    n_negatives: int = param(1, ge=1, doc="Negative songs per positive (the paper's 1).")
+    epochs: int = param(10, ge=1, doc="Passes over all (playlist, song) entries.")
+    batch_size: int = param(256, ge=1, doc="Positive pairs per mini-batch.")
+    lr: float = param(1e-3, gt=0, doc="Adam learning rate.")
+    weight_decay: float = param(1e-5, ge=0, doc="Adam weight decay.")
+    accelerator: str = param("cpu", choices=ACCELERATORS, doc="Lightning accelerator.")
+    score_chunk_cells: int = param(
+        1 << 24, ge=1, doc="Bound on queries x tracks x hidden cells per decision-network "
+        "pass (match=mlp).",
+    )
+
+
 class MembershipModel(ScoringRecommender):
     r"""Membership hybrid (Vall et al. 2019): the probability that song t belongs to playlist p.
 
@@ -265,39 +295,8 @@ class MembershipModel(ScoringRecommender):
 
     Parameters
     ----------
-    features : str or list of str
-        Feature sets (``"audio_cnn,tags_w2v"`` ...; ``"auto"``: see
-        :func:`apc.models.hybrid.default_feature_names`).
-    hidden : int
-        Width of the song network and the heads (default 64; the paper used 512).
-    n_layers : int
-        Layers of the shared song network (default 2, as in the paper).
-    dropout : float
-        Dropout in the song network (default 0.25, as in the paper).
-    match : {"dot", "mlp"}
-        Match function (see module docstring).
-    max_group : int
-        Most songs on the playlist side of a training pair (default 20).
-    n_negatives : int
-        Negative songs per positive (default 1, as in the paper).
-    epochs : int
-        Passes over all (playlist, song) entries (default 10).
-    batch_size : int
-        Positive pairs per mini-batch (default 256).
-    lr, weight_decay : float
-        Adam settings (default 1e-3, 1e-5).
-    standardize : bool
-        Standardise features before L2 normalisation (default True).
-    seed : int
-        Seed of initialisation, sampling and feature building.
-    cache_dir : str, optional
-        Feature store / spectrogram cache directory.
-    feature_options : dict, optional
-        Per-feature-set options for :func:`apc.features.store.build_features`.
-    accelerator : str
-        Lightning accelerator (default "cpu").
-    score_chunk_cells : int
-        Bound on (queries x tracks x hidden) cells per decision-network pass (``mlp``).
+    **params
+        Fields of :class:`MembershipConfig` as keywords.
 
     References
     ----------
@@ -315,55 +314,7 @@ class MembershipModel(ScoringRecommender):
     """
 
     name = "membership"
-
-    def __init__(
-        self,
-        *,
-        features: str | list[str] = "auto",
-        hidden: int = 64,
-        n_layers: int = 2,
-        dropout: float = 0.25,
-        match: str = "dot",
-        max_group: int = 20,
-        n_negatives: int = 1,
-        epochs: int = 10,
-        batch_size: int = 256,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-5,
-        standardize: bool = True,
-        seed: int = 0,
-        cache_dir: str | None = None,
-        feature_options: dict[str, Any] | None = None,
-        accelerator: str = "cpu",
-        score_chunk_cells: int = 1 << 24,
-    ) -> None:
-        self.features = features
-        self.hidden = hidden
-        self.n_layers = n_layers
-        self.dropout = dropout
-        self.match = match
-        self.max_group = max_group
-        self.n_negatives = n_negatives
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.standardize = standardize
-        self.seed = seed
-        self.cache_dir = cache_dir
-        self.feature_options = feature_options
-        self.accelerator = accelerator
-        self.score_chunk_cells = score_chunk_cells
-
-    # ------------------------------------------------------------------ fit
-    def _validate(self, train: Playlists) -> None:
-        if self.match not in ("dot", "mlp"):
-            raise ApcInputError(f"match must be 'dot' or 'mlp', got {self.match!r}", field="match")
-        for name in ("hidden", "max_group", "n_negatives", "epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ApcInputError(f"{name} must be >= 1", field=name)
-        if int(self.n_layers) < 0:
-            raise ApcInputError("n_layers must be >= 0", field="n_layers")
+    config_class = MembershipConfig
 
     def _fit(self, train: Playlists, features: ItemFeatures | None) -> None:
         from apc.features.cnn import make_trainer, quiet_lightning

@@ -42,7 +42,7 @@ continuation." User Modeling and User-Adapted Interaction 29(2), 527-572, 2019.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,7 +52,14 @@ from apc.data.playlists import Playlists
 from apc.data.queries import Queries
 from apc.errors import ApcInputError
 from apc.models.base import ScoringRecommender
-from apc.models.hybrid import dot64, floor_unavailable, preprocess, resolve_features
+from apc.models.hybrid import (
+    FeatureConfig,
+    dot64,
+    floor_unavailable,
+    preprocess,
+    resolve_features,
+)
+from apc.models.params import ACCELERATORS, param
 
 try:
     import pytorch_lightning as L
@@ -141,6 +148,37 @@ class _MembershipRows(torch.utils.data.Dataset):
         )
 
 
+@dataclass(frozen=True)
+class ProfileConfig(FeatureConfig):
+    """Hyper-parameters of :class:`ProfileModel` (features, network, training)."""
+
+    hidden: int = param(64, ge=1, doc="Hidden units per layer (the paper used 100 for tags).")
+    n_layers: int = param(1, ge=0, doc="Hidden layers (the paper used up to 3).")
+    input_dropout: float = param(0.1, ge=0, lt=1, doc="Input dropout (the paper's 0.1).")
+    hidden_dropout: float = param(0.5, ge=0, lt=1, doc="Hidden dropout (the paper's 0.5).")
+    epochs: int = param(30, ge=1, doc="Training epochs.")
+    batch_size: int = param(64, ge=1, doc="Songs per mini-batch.")
+    lr: float = param(1e-2, gt=0, doc="Adam learning rate.")
+    weight_decay: float = param(0.0, ge=0, doc="Adam weight decay.")
+    positive_weight: float = param(
+        1.0, gt=0, doc="Weight of positive memberships in the BCE (the paper's 1.0)."
+    )
+    max_playlists: int = param(
+        4096, ge=1, doc="Most output units: the longest training playlists are kept."
+    )
+    min_playlist_length: int = param(
+        2, ge=1, doc="Shortest playlist (distinct tracks) used as an output unit."
+    )
+    similarity: str = param(
+        "cosine", choices=("cosine", "dot"), doc="Match of the query's profile with a candidate's."
+    )
+    seed_profile: str = param(
+        "predicted", choices=("predicted", "observed"),
+        doc="How seeds that occur in training contribute.",
+    )
+    accelerator: str = param("cpu", choices=ACCELERATORS, doc="Lightning accelerator.")
+
+
 class ProfileModel(ScoringRecommender):
     r"""Profiles hybrid (Vall et al. 2019): song features -> playlist-membership profile.
 
@@ -156,41 +194,8 @@ class ProfileModel(ScoringRecommender):
 
     Parameters
     ----------
-    features : str or list of str
-        Feature sets (``"audio_cnn,tags_w2v"`` ...; ``"auto"``: see
-        :func:`apc.models.hybrid.default_feature_names`).
-    hidden : int
-        Hidden units per layer (default 64; the paper used 100 for tag features).
-    n_layers : int
-        Hidden layers (default 1; the paper used up to 3).
-    input_dropout, hidden_dropout : float
-        Dropout rates (0.1 and 0.5, as in the paper's configuration).
-    epochs : int
-        Training epochs (default 30).
-    batch_size : int
-        Songs per mini-batch (default 64).
-    lr, weight_decay : float
-        Adam settings (default 1e-2, 0).
-    positive_weight : float
-        Weight of positive memberships in the BCE (default 1.0, as in the paper).
-    max_playlists : int
-        Most output units (default 4096): the longest training playlists are kept.
-    min_playlist_length : int
-        Shortest playlist used as an output unit (default 2).
-    similarity : {"cosine", "dot"}
-        Match of the query's profile with a candidate's (default cosine).
-    seed_profile : {"predicted", "observed"}
-        How seeds that occur in training contribute (default predicted).
-    standardize : bool
-        Standardise features before L2 normalisation (default True).
-    seed : int
-        Seed of initialisation, shuffling and feature building.
-    cache_dir : str, optional
-        Feature store / spectrogram cache directory.
-    feature_options : dict, optional
-        Per-feature-set options for :func:`apc.features.store.build_features`.
-    accelerator : str
-        Lightning accelerator (default "cpu").
+    **params
+        Fields of :class:`ProfileConfig` as keywords.
 
     References
     ----------
@@ -208,66 +213,7 @@ class ProfileModel(ScoringRecommender):
     """
 
     name = "profile"
-
-    def __init__(
-        self,
-        *,
-        features: str | list[str] = "auto",
-        hidden: int = 64,
-        n_layers: int = 1,
-        input_dropout: float = 0.1,
-        hidden_dropout: float = 0.5,
-        epochs: int = 30,
-        batch_size: int = 64,
-        lr: float = 1e-2,
-        weight_decay: float = 0.0,
-        positive_weight: float = 1.0,
-        max_playlists: int = 4096,
-        min_playlist_length: int = 2,
-        similarity: str = "cosine",
-        seed_profile: str = "predicted",
-        standardize: bool = True,
-        seed: int = 0,
-        cache_dir: str | None = None,
-        feature_options: dict[str, Any] | None = None,
-        accelerator: str = "cpu",
-    ) -> None:
-        self.features = features
-        self.hidden = hidden
-        self.n_layers = n_layers
-        self.input_dropout = input_dropout
-        self.hidden_dropout = hidden_dropout
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.positive_weight = positive_weight
-        self.max_playlists = max_playlists
-        self.min_playlist_length = min_playlist_length
-        self.similarity = similarity
-        self.seed_profile = seed_profile
-        self.standardize = standardize
-        self.seed = seed
-        self.cache_dir = cache_dir
-        self.feature_options = feature_options
-        self.accelerator = accelerator
-
-    # ------------------------------------------------------------------ fit
-    def _validate(self, train: Playlists) -> None:
-        if self.similarity not in ("cosine", "dot"):
-            raise ApcInputError(
-                f"similarity must be 'cosine' or 'dot', got {self.similarity!r}", field="similarity"
-            )
-        if self.seed_profile not in ("predicted", "observed"):
-            raise ApcInputError(
-                f"seed_profile must be 'predicted' or 'observed', got {self.seed_profile!r}",
-                field="seed_profile",
-            )
-        for name in ("hidden", "epochs", "batch_size", "max_playlists"):
-            if int(getattr(self, name)) < 1:
-                raise ApcInputError(f"{name} must be >= 1", field=name)
-        if int(self.n_layers) < 0:
-            raise ApcInputError("n_layers must be >= 0", field="n_layers")
+    config_class = ProfileConfig
 
     def output_playlists(self, train: Playlists) -> np.ndarray:
         """Select the training playlists that get an output unit.

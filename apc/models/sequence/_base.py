@@ -39,11 +39,8 @@ from apc.data.queries import Queries
 from apc.errors import ApcInputError
 from apc.models._topk import BLOCK_CELLS
 from apc.models.base import ScoringRecommender
-from apc.models.params import param
+from apc.models.params import ACCELERATORS, param
 from apc.models.sequence.data import IGNORE, SequenceDataModule, pad_seeds
-
-#: Lightning accelerators accepted by ``accelerator``.
-ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
 
 
 @dataclass(frozen=True)
