@@ -191,15 +191,30 @@ def get_model_class(name: str) -> Any:
     Raises
     ------
     ApcInputError
-        When ``name`` is neither a known model nor an importable path.
+        When ``name`` is neither a known model nor an importable path, or names
+        something that is not a model class (a class with ``fit`` and ``recommend``).
     """
     for spec in available_models():
         if spec.name == name:
-            return import_path(spec.path)
+            return _check_model_class(name, import_path(spec.path))
     if ":" in name or "." in name:
-        return import_path(name)
+        return _check_model_class(name, import_path(name))
     names = ", ".join(s.name for s in available_models())
     raise ApcInputError(f"unknown model {name!r}; available: {names}", field="model")
+
+
+def _check_model_class(name: str, obj: Any) -> Any:
+    """Return ``obj`` if it is a class following the Recommender protocol, else raise."""
+    missing = [m for m in ("fit", "recommend") if not callable(getattr(obj, m, None))]
+    if not isinstance(obj, type) or missing:
+        what = f"a {type(obj).__name__}" if not isinstance(obj, type) else "a class"
+        lacks = " without " + " and ".join(f"{m}()" for m in missing) if missing else ""
+        raise ApcInputError(
+            f"{name!r} is {what}{lacks}, not a model: a model is a class with "
+            "fit(train) and recommend(queries, k)",
+            field="model",
+        )
+    return obj
 
 
 def create_model(name: str, params: dict[str, Any] | None = None) -> Any:
