@@ -100,6 +100,15 @@ KINDS: dict[str, ArtefactKind] = {
             ("challenge_set.json", "heldout.json", "train", "train/mpd.slice.*.json"),
             marker="heldout.json",
         ),
+        # recognised for clear messages only: `apc bench run --resume` continues a run,
+        # no writer here replaces one
+        ArtefactKind(
+            "run",
+            "an apc benchmark run",
+            b'"config_hash":',
+            ("*",),
+            marker="config.json",
+        ),
         ArtefactKind(
             "mpd-slices",
             "MPD slices written by apc",

@@ -134,6 +134,15 @@ def test_a_folder_of_another_kind_or_a_file_is_never_replaced(tmp_path):
     assert (tmp_path / "f").read_text() == "x"
 
 
+def test_a_benchmark_run_is_named_and_never_replaced_by_a_corpus(tmp_path):
+    run = tmp_path / "run"
+    (run / "cells").mkdir(parents=True)
+    (run / "config.json").write_text('{\n  "config_hash": "abc"\n}')
+    with pytest.raises(ApcInputError, match="holds an apc benchmark run, not an apc corpus"):
+        tiny().save(run, overwrite=True)
+    assert (run / "config.json").is_file()
+
+
 def test_the_organisers_slices_are_not_apc_slices(tmp_path, mpd_in):
     with pytest.raises(ApcInputError, match="apc did not write"):
         check_out_dir(mpd_in, "mpd-slices", overwrite=True)
