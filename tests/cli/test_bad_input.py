@@ -336,7 +336,7 @@ def _corrupt_corpus(how: str):
 def _missing_module_pickle(ws: Path, fx: Fx) -> list:
     p = ws / "model.pkl"
     with open(p, "wb") as f:
-        pickle.dump({"apc_model": "nosuch_apc_module.Model"}, f)
+        pickle.dump({"apc_model": "nosuch_apc_module.Model", "format": MODEL_FORMAT}, f)
         f.write(b"cnosuch_apc_module\nModel\n)\x81.")  # GLOBAL, EMPTY_TUPLE, NEWOBJ, STOP
     return ["recommend", p, "--train", fx.corpus, "--seeds", fx.seeds, "-o", ws / "r.csv"]
 
@@ -428,9 +428,12 @@ ROWS: list[Row] = _output_rows() + [
                         fx.seeds, "-o", ws / "r.csv"], "nope.pkl"),
     Row("recommend/seeds-is-a-folder",
         lambda ws, fx: _rec(ws, fx, seeds=folder_with_user_file(ws)), "mine"),
-    Row("recommend/seeds-unreadable",
+    Row("recommend/seeds-unreadable",  # typer checks readability: a usage error
         lambda ws, fx: _rec(ws, fx, seeds=_unreadable(user_file(ws, "seeds.txt"))),
-        ("permission denied", "seeds.txt"), as_nobody=True),
+        "not readable", usage=True, as_nobody=True),
+    Row("data-stats/corpus-unreadable",
+        lambda ws, fx: ["data", "stats", _unreadable(copy(fx.corpus, ws) / "tracks.parquet")
+                        .parent], ("permission denied", "tracks.parquet"), as_nobody=True),
     Row("bench-run/suite-missing", lambda ws, fx: _bench(ws, ws / "nope.toml"), "nope.toml"),
     Row("reproduce/recipe-missing",
         lambda ws, fx: ["reproduce", ws / "nope.toml", "-o", ws / "out", "--cache",
@@ -568,6 +571,7 @@ def test_bad_input(row: Row, fx: Fx, ws: Path, monkeypatch):
     code, stderr = _invoke(argv, ws, row)
     after = snapshot(ws, fx.root)
     lines = [line for line in stderr.splitlines() if line.strip()]
+    print(f"apc {' '.join(argv)}\n{stderr}")  # shown by pytest -rP: the line each row gives
     assert "Traceback" not in stderr, stderr
     assert code == 2, (code, stderr)
     if row.usage:
@@ -593,13 +597,13 @@ def _unshare_ok() -> bool:
 MOUNTS = {
     # a read-only file system stops root too (EROFS)
     "read-only-fs": "mount --bind {d} {d} && mount -o remount,bind,ro {d}",
-    # a tmpfs of 16 KiB: the tiny corpus does not fit (ENOSPC), mid-write
-    "disk-full": "mount -t tmpfs -o size=16k tmpfs {d}",
+    # a tmpfs of one page (4 KiB): no output fits (ENOSPC), mid-write
+    "disk-full": "mount -t tmpfs -o size=4k tmpfs {d}",
 }
 MOUNT_ROWS = [
     ("data-synth", lambda d, fx: ["data", "synth", d / "c", "--preset", "tiny"]),
     ("fit", lambda d, fx: ["fit", fx.corpus, "-m", "knn", "-o", d / "m.pkl"]),
-    ("evaluate", lambda d, fx: ["evaluate", fx.corpus, "-m", "popularity", "-o",
+    ("evaluate", lambda d, fx: ["evaluate", fx.corpus, "-m", "popularity", "--k", "10", "-o",
                                 d / "e.parquet"]),
 ]
 
@@ -619,7 +623,8 @@ def test_bad_output_filesystem(mount: str, cmd: str, fx: Fx, ws: Path):
     proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True,
                           text=True, timeout=120, cwd=ws)
     assert proc.returncode != 99, proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    lines = [line for line in proc.stderr.splitlines()
+             if line.strip() and not line.startswith("fitting and evaluating")]  # progress
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1 and lines[0].startswith("apc: error: "), proc.stderr
     want = "read-only" if mount == "read-only-fs" else "no space"
