@@ -2,10 +2,20 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 from apc.testing import SHARED_DATA, TEST_SEED
 
 os.environ.setdefault("APC_PROGRESS", "0")  # no progress bars in test logs
+
+# Property tests must not depend on the machine's speed: no per-example deadline and no
+# "data generation too slow" health check (both fail on a loaded CI machine), and the
+# examples are drawn from a fixed seed, so a run is repeatable.
+settings.register_profile(
+    "apc", deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+    database=None,
+)
+settings.load_profile(os.environ.get("APC_HYPOTHESIS_PROFILE", "apc"))
 
 
 @pytest.fixture
