@@ -17,13 +17,8 @@ import pandas as pd
 
 from apc.bench import stats
 from apc.bench.suite import Suite, parse_label
-
-#: Metric names where lower values are better.
-LOWER_IS_BETTER = {"clicks_mpd"}
-#: Descriptive (beyond-accuracy) metrics: reported with intervals, never ranked or tested.
-DESCRIPTIVE = {"coverage", "popularity", "artist_diversity"}
-#: Metrics computed over the whole set of lists, one value per cell (no per-query spread).
-SET_LEVEL = {"coverage"}
+from apc.evaluation.metrics import direction as _metric_direction
+from apc.evaluation.metrics import is_set_level
 
 #: Significance level of the markers in the tables.
 ALPHA = 0.05
@@ -31,10 +26,8 @@ ALPHA = 0.05
 
 # ---------------------------------------------------------------------- statistics
 def _direction(metric: str) -> int:
-    """+1 higher is better, -1 lower is better, 0 descriptive."""
-    if metric in DESCRIPTIVE:
-        return 0
-    return -1 if metric in LOWER_IS_BETTER else 1
+    """+1 higher is better, -1 lower is better, 0 descriptive (asks the metric registry)."""
+    return _metric_direction(metric)
 
 
 def summary_table(
@@ -56,9 +49,10 @@ def summary_table(
     pd.DataFrame
         One row per (dataset, model, label). Columns: ``dataset, model, label,
         metric, k, mean, low, high, n, best, p_best, p_best_adj, p_base,
-        p_base_adj``; ``k`` is -1 for metrics without a cut-off. p-values are NaN
-        where a test does not apply (the best model itself, the baseline itself,
-        descriptive and set-level metrics).
+        p_base_adj``; ``k`` is a nullable integer, missing for metrics without a
+        cut-off (as in the per-query rows). p-values are NaN where a test does not
+        apply (the best model itself, the baseline itself, descriptive and set-level
+        metrics).
     """
     rows = []
     if results is None or results.empty:
@@ -97,7 +91,7 @@ def summary_table(
             tied = {m for m in present if abs(score[m] - score[best]) <= 1e-12}
         p_best = {m: float("nan") for m in present}
         p_base = {m: float("nan") for m in present}
-        if direction != 0 and metric not in SET_LEVEL and best is not None:
+        if direction != 0 and not is_set_level(metric) and best is not None:
             p_best.update(_tests(wide, best, suite, (dataset, label, "best")))
             if suite.baseline in wide.columns:
                 p_base.update(_tests(wide, suite.baseline, suite, (dataset, label, "base")))
@@ -111,7 +105,7 @@ def summary_table(
                     "model": m,
                     "label": label,
                     "metric": metric,
-                    "k": -1 if k is None else k,
+                    "k": k,
                     "mean": iv.mean,
                     "low": iv.low,
                     "high": iv.high,
@@ -123,7 +117,9 @@ def summary_table(
                     "p_base_adj": adj_base[m],
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["k"] = table["k"].astype("Int64")  # missing for metrics without a cut-off
+    return table
 
 
 def _intervals(wide: pd.DataFrame, metric: str, suite: Suite, key: tuple) -> dict[str, Any]:
@@ -131,7 +127,7 @@ def _intervals(wide: pd.DataFrame, metric: str, suite: Suite, key: tuple) -> dic
     seeds = wide.index.get_level_values("seed").to_numpy()
     out: dict[str, Any] = {}
     complete = [m for m in wide.columns if wide[m].notna().all()]
-    if metric in SET_LEVEL:
+    if is_set_level(metric):
         for m in wide.columns:
             ok = wide[m].notna().to_numpy()
             mean = stats.group_mean(wide[m].to_numpy()[ok], seeds[ok])
