@@ -395,6 +395,7 @@ class ScoringRecommender:
         path.parent.mkdir(parents=True, exist_ok=True)
         header = {
             "apc_model": f"{type(self).__module__}:{type(self).__qualname__}",
+            "format": MODEL_FORMAT,
             "params": self.get_params(),
             "n_tracks": getattr(self, "n_tracks_", None),
             "corpus_fingerprint": getattr(self, "corpus_fingerprint_", None),
@@ -438,6 +439,11 @@ def _check_block(model: ScoringRecommender, s: Any, n_rows: int) -> None:
         )
 
 
+#: Version of the file :meth:`ScoringRecommender.save` writes; other versions are refused.
+#: 2: hyper-parameters live in ``model.config`` (``config_class``), not in attributes.
+MODEL_FORMAT = 2
+
+
 def read_model_file(path: str | Path) -> tuple[dict[str, Any], Any]:
     """Read a file written by :meth:`ScoringRecommender.save`: ``(header, model)``.
 
@@ -461,6 +467,13 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], Any]:
             header = pickle.load(f)
             if not isinstance(header, dict) or "apc_model" not in header:
                 raise ApcInputError("not an apc model file (no header)", file=str(path))
+            if header.get("format", 1) != MODEL_FORMAT:
+                raise ApcInputError(
+                    f"model file format {header.get('format', 1)}, this apc reads format "
+                    f"{MODEL_FORMAT} (models keep their hyper-parameters in a config since "
+                    "format 2): fit the model again",
+                    file=str(path),
+                )
             model = pickle.load(f)
     except (ModuleNotFoundError, AttributeError) as e:
         raise ApcInputError(

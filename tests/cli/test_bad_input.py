@@ -37,6 +37,7 @@ import pytest
 from typer.testing import CliRunner
 
 from apc.cli import app, error_line
+from apc.models.base import MODEL_FORMAT
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "datasets" / "samples"
