@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 
 from apc.bench.cache import Cache, corpus_hash, model_key, split_key
@@ -52,5 +54,10 @@ def test_peak_memory_sees_a_large_allocation():
     with PeakMemory(interval=0.001) as mem:
         block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
         block.sum()
+        # free it only once the sampler thread has seen it: on a loaded machine that thread
+        # may not run at all between allocation and `del`, which is not what is tested here
+        give_up = time.monotonic() + 60
+        while mem._max - mem.start_bytes < 48 * 2**20 and time.monotonic() < give_up:
+            time.sleep(0.001)
         del block
     assert mem.peak_bytes >= 48 * 2**20
