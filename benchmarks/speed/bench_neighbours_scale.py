@@ -41,11 +41,11 @@ import numpy as np
 
 os.environ.setdefault("APC_PROGRESS", "0")
 
+from apc.datasets.mpd_categories import CATEGORIES as MPD_CATEGORIES  # noqa: E402
+
 MPD_SCALE = Path("/tmp/apc-bench/mpd-scale")
 # (seed length, with title, random positions) of the ten MPD challenge categories
-CATEGORIES = [(0, True, False), (1, True, False), (5, True, False), (5, False, False),
-              (10, True, False), (10, False, False), (25, True, False), (25, True, True),
-              (100, True, False), (100, True, True)]
+CATEGORIES = list(MPD_CATEGORIES.values())
 
 MODELS = {
     "popularity": ("apc.models.popularity:Popularity", {}),
