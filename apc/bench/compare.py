@@ -21,7 +21,8 @@ import pandas as pd
 from apc.bench import stats
 from apc.bench.report import load_run
 from apc.bench.suite import parse_label
-from apc.bench.tables import ALPHA, SET_LEVEL
+from apc.bench.tables import ALPHA
+from apc.evaluation.metrics import is_set_level
 from apc.random import derive_seed
 
 
@@ -109,7 +110,7 @@ def compare_runs(a: str | Path, b: str | Path) -> Comparison:
                 set(fa.index.get_level_values("seed")) & set(fb.index.get_level_values("seed"))
             )
             paired = (
-                parse_label(label)[0] not in SET_LEVEL
+                not is_set_level(parse_label(label)[0])
                 and bool(seeds)
                 and all(
                     ha.get((dataset, int(s))) == hb.get((dataset, int(s)))

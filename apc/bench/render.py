@@ -22,26 +22,7 @@ from apc.bench import stats
 from apc.bench.suite import Suite, parse_label
 from apc.bench.tables import ALPHA, _direction, cost_table
 from apc.evaluation.evaluate import POLICIES
-
-#: What each metric variant means (stated in every report).
-#: What each metric variant means (stated in every report).
-METRIC_NOTES = {
-    "hit": "hit@k: 1 if any target is in the top k (HR)",
-    "recall": "recall@k: distinct targets in the top k / distinct targets",
-    "precision": "precision@k: distinct targets in the top k / k",
-    "mrr": "mrr@k: 1 / rank of the first target in the top k, else 0",
-    "ndcg": "ndcg@k: binary-gain DCG with 1/log2(rank+1), ideal DCG over min(k, |targets|)",
-    "map": "map@k: mean of precision at each hit rank, normalised by min(k, |targets|)",
-    "rprec": "rprec: R-precision, targets in the top R / R with R = |targets| (tracks only)",
-    "rprec_mpd": "rprec_mpd: RecSys Challenge 2018 R-precision (artist matches weigh 0.25)",
-    "ndcg_mpd": "ndcg_mpd: RecSys Challenge 2018 NDCG (ideal DCG over the relevant retrieved)",
-    "clicks_mpd": "clicks_mpd: RecSys Challenge 2018 clicks, floor((rank of first hit - 1) / 10), "
-    "51 if none; lower is better",
-    "coverage": "coverage@k: share of the catalogue in any top-k list (one value per cell)",
-    "popularity": "popularity@k: mean training popularity of recommended tracks (descriptive)",
-    "artist_diversity": "artist_diversity@k: distinct artists / list length in the top k",
-}
-
+from apc.evaluation.metrics import describe as describe_metric
 
 # ---------------------------------------------------------------------- markdown
 def _fmt(v: float, digits: int = 4) -> str:
@@ -206,7 +187,7 @@ def provenance_lines(run: dict[str, Any]) -> list[str]:
         f"correction within each (dataset, metric) family, alpha = {ALPHA}",
         "- **Markers**: **bold** = best; † = not significantly different from the best; "
         "▲ / ▼ = significantly better / worse than the baseline",
-        "- **Metric variants**: " + "; ".join(METRIC_NOTES.get(n, n) for n in names),
+        "- **Metric variants**: " + "; ".join(describe_metric(n) for n in names),
         "- **Evaluation policies**: " + "; ".join(f"{k}: {v}" for k, v in POLICIES.items()),
         "- **Costs**: fit and recommend wall-clock seconds (mean over seeds; cached fits "
         "report the original fit time); peak MB = highest sampled RSS increase during fit or "

@@ -524,12 +524,9 @@ def _metric_registry() -> dict[str, Any]:
 
 
 def _takes_k(metric: str) -> bool:
-    from apc.evaluation import metrics as m
+    from apc.evaluation.metrics import takes_k
 
-    fn = getattr(m, "takes_k", None)
-    if fn is not None:
-        return bool(fn(metric))
-    return metric not in {"rprec", "rprec_mpd", "ndcg_mpd", "clicks_mpd"}
+    return takes_k(metric)
 
 
 def _check_metrics(labels: list[str], cutoff: int, file: str) -> None:
@@ -539,6 +536,18 @@ def _check_metrics(labels: list[str], cutoff: int, file: str) -> None:
         if name not in known:
             raise ApcInputError(
                 f"unknown metric {name!r}; known: {', '.join(sorted(known))}",
+                file=file,
+                field=f"suite.metrics[{i}]",
+            )
+        if k is not None and not known[name].takes_k:
+            raise ApcInputError(
+                f"{label}: {name} takes no cut-off (write {name!r})",
+                file=file,
+                field=f"suite.metrics[{i}]",
+            )
+        if k is None and known[name].takes_k:
+            raise ApcInputError(
+                f"{label}: {name} needs a cut-off (write {name}@k, or give suite.ks)",
                 file=file,
                 field=f"suite.metrics[{i}]",
             )

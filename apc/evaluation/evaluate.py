@@ -37,16 +37,26 @@ POLICIES = {
     "padding": "lists shorter than k are padded with -1, which never counts as a hit",
 }
 
-#: Which definition each metric name stands for (reports name them).
-METRIC_VARIANTS = {
-    "ndcg": "textbook: gain 1/log2(rank+1), IDCG over min(|G|, k)",
-    "rprec": "textbook: hits in the first |G| over |G|",
-    "rprec_mpd": "RecSys 2018: + 0.25 per distinct matched artist in the first |G|, over |G|",
-    "ndcg_mpd": "RecSys 2018: rank 1 weight 1, rank i>=2 1/log2(i), IDCG over matched tracks",
-    "clicks_mpd": "RecSys 2018: floor((first hit rank - 1) / 10), 51 without a hit",
-    "popularity": "mean share of training playlists holding a recommended track",
-    "coverage": "distinct recommended tracks in all top-k lists / catalogue size (set level)",
-}
+def metric_variants(names=None) -> dict[str, str]:
+    """Return which definition each metric name stands for, from the metric registry.
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        Metric names (default: every registered metric).
+
+    Returns
+    -------
+    dict[str, str]
+        Name -> :attr:`Metric.description <apc.evaluation.metrics.Metric.description>`.
+    """
+    chosen = METRICS if names is None else [n for n in dict.fromkeys(names) if n in METRICS]
+    return {n: METRICS[n].description for n in chosen}
+
+
+#: Which definition each metric name stands for (reports name them); read from the
+#: registry, where each :class:`~apc.evaluation.metrics.Metric` states its meaning.
+METRIC_VARIANTS = metric_variants()
 
 NEXT_TRACK_METRICS = ["hit", "mrr", "ndcg", "coverage", "popularity", "artist_diversity"]
 CONTINUATION_METRICS = ["recall", "ndcg", "rprec", "rprec_mpd", "ndcg_mpd", "clicks_mpd",
@@ -320,7 +330,8 @@ def write_results(per_query: pd.DataFrame, out: str | Path, *, split_report: dic
         "apc_version": apc.__version__,
         "split_report": split_report or {},
         "policies": policies or POLICIES,
-        "metric_variants": METRIC_VARIANTS,
+        "metric_variants": metric_variants(
+            per_query["metric"].unique() if "metric" in per_query else None),
         **(extra or {}),
     }
     existing = table.schema.metadata or {}

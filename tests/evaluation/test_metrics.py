@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from apc.data import Playlists, Queries
 from apc.evaluation import metrics as M
+from apc.evaluation.metrics import _core as core
 from apc.evaluation.metrics import compute_metrics
 
 # catalogue t0..t5; artists A0 (t0, t1), A1 (t2, t4), A2 (t3), unknown (t5)
@@ -19,8 +20,7 @@ ARTISTS = pd.DataFrame({"artist_id": ["A0", "A1", "A2"], "name": ["A0", "A1", "A
 TRAIN = Playlists(np.array([0, 2, 4, 5]), np.array([0, 1, 0, 2, 3]), TRACKS, ARTISTS)
 RECS = np.array([[3, 0, 5, 1, 2], [2, 3, -1, -1, -1], [0, 1, 2, 3, 4]])
 QUERIES = Queries.from_lists([[], [], []], [[0, 1, 4], [4, 5], []], n_tracks=6)
-ALL = ["hit", "recall", "precision", "mrr", "ndcg", "map", "rprec", "rprec_mpd", "ndcg_mpd",
-       "clicks_mpd", "coverage", "popularity", "artist_diversity"]
+ALL = list(M.METRICS)  # every registered metric, the MPD readings included
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +54,12 @@ def test_mpd_variants_golden(values):
     assert values["rprec"] == approx([1 / 3, 0, nan])
     # query 1: t2 (artist A1) is not a target but A1 is the artist of target t4 -> 0.25
     assert values["rprec_mpd"] == approx([1 / 3, 0.25 / 2, nan])
-    # challenge NDCG: ranks 2 and 4 -> 1/log2(2) + 1/log2(4) = 1.5; ideal 1 + 1/log2(2) = 2
-    assert values["ndcg_mpd"] == approx([0.75, 0, nan])
+    # organisers' NDCG is textbook over the whole list: ranks 2 and 4, ideal of min(3, 5) hits
+    dcg = 1 / math.log2(3) + 1 / math.log2(5)
+    assert values["ndcg_mpd"] == approx([dcg / (1 + 1 / math.log2(3) + 1 / 2), 0, nan])
+    assert values["ndcg_mpd"] == approx(values["ndcg@5"])
+    # rules-page NDCG: ranks 2 and 4 -> 1/log2(2) + 1/log2(4) = 1.5; ideal 1 + 1/log2(2) = 2
+    assert values["ndcg_mpd_rules"] == approx([0.75, 0, nan])
     assert values["clicks_mpd"] == approx([0, 51, nan])
 
 
@@ -79,13 +83,17 @@ def test_repeated_recommendation_counts_once():
     assert M.precision_at_k(recs, q, 3)[0] == pytest.approx(1 / 3)
 
 
-def test_rprec_mpd_does_not_credit_a_hit_artist_twice():
-    # targets t0 (A0), t1 (A0); recs t0 (hit, A0), t1? no: t2 (A1) -> only the track counts
+def test_rprec_mpd_credits_a_hit_artist_through_another_track_strict_does_not():
+    art = TRACKS["artist"].to_numpy()
+    # targets t0 (A0), t1 (A0); recs t0 (hit, A0), t2 (A1, not a target artist)
     q = Queries.from_lists([[]], [[0, 1]], n_tracks=6)
-    assert M.rprec_mpd(np.array([[0, 2]]), q, TRACKS["artist"].to_numpy())[0] == 0.5
-    # a non-hit of A0 after a hit of A0 earns no artist credit either
+    assert M.rprec_mpd(np.array([[0, 2]]), q, art)[0] == 0.5
+    assert M.rprec_mpd_strict(np.array([[0, 2]]), q, art)[0] == 0.5
+    # targets t0 (A0), t4 (A1); recs t0 (hit, A0), t1 (miss, A0): the organisers credit
+    # A0 through t1 (0.25); the strict reading does not credit a hit's artist again
     q2 = Queries.from_lists([[]], [[0, 4]], n_tracks=6)
-    assert M.rprec_mpd(np.array([[0, 1]]), q2, TRACKS["artist"].to_numpy())[0] == 0.5
+    assert M.rprec_mpd(np.array([[0, 1]]), q2, art)[0] == 1.25 / 2
+    assert M.rprec_mpd_strict(np.array([[0, 1]]), q2, art)[0] == 0.5
 
 
 def test_unknown_metric_and_missing_k_are_input_errors():
@@ -169,7 +177,7 @@ def test_blocked_bitmap_equals_single_block(monkeypatch):
     targets = [rng.choice(n, size=rng.integers(1, 30), replace=False) for _ in range(q)]
     queries = Queries.from_lists([[] for _ in range(q)], targets, n_tracks=n)
     full, _ = M.hit_matrix(recs, queries)
-    monkeypatch.setattr(M, "BITMAP_CELLS", n * 7)  # blocks of 7 queries
+    monkeypatch.setattr(core, "BITMAP_CELLS", n * 7)  # blocks of about 7 queries
     blocked, _ = M.hit_matrix(recs, queries)
     np.testing.assert_array_equal(full, blocked)
 
