@@ -13,6 +13,14 @@ Held-out playlists are drawn at random with an explicit ``seed`` or, with
 ``split_by="time"``, after a global time cut-off on the playlists' real ``timestamp``
 (no timestamp is ever invented).
 
+One module per protocol (:mod:`~apc.evaluation.protocols.next_track`,
+:mod:`~apc.evaluation.protocols.continuation`,
+:mod:`~apc.evaluation.protocols.mpd_challenge`,
+:mod:`~apc.evaluation.protocols.cold_start`), each a :class:`SplitProtocol`
+(:mod:`~apc.evaluation.protocols.base`: the ``split`` template and the values it
+returns) that composes the parts in :mod:`~apc.evaluation.protocols.splitters`.
+:func:`make_protocol` builds one by name.
+
 References
 ----------
 G. Bonnin and D. Jannach, "Automated generation of music playlists: survey and
