@@ -15,7 +15,8 @@ Every file apc writes goes through :func:`atomic_path` (or :func:`atomic_write_b
 - an existing folder is replaced only when it is an apc artefact of the kind being
   written, holds nothing apc did not write, and the caller passes ``overwrite=True``
   (:func:`check_out_dir`); anything else is an :class:`~apc.errors.ApcInputError`,
-  raised before any work is done.
+  raised before any work is done. An existing empty folder is kept and filled (its
+  mode, owner and ACLs stay, and a shell inside it keeps a valid working directory).
 
 This module imports nothing from apc but :mod:`apc.errors`, so every package may use it.
 """
@@ -195,7 +196,7 @@ def check_out_dir(out: str | Path, kind: str, *, overwrite: bool = False) -> Non
         artefact, or holds this kind and ``overwrite`` is false.
     """
     want = KINDS[kind]
-    out = Path(out)
+    out = Path(os.path.abspath(out))
     if not out.exists():
         if out.is_symlink():
             raise ApcInputError("is a broken symbolic link; remove it or choose another "
@@ -309,7 +310,7 @@ def remove_stale(target: str | Path) -> list[Path]:
     list of Path
         What was removed.
     """
-    target = Path(target)
+    target = Path(os.path.abspath(target))
     prefix = f".{target.name}."
     removed = []
     try:
@@ -386,9 +387,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     >>> with atomic_path("results.parquet") as tmp:  # doctest: +SKIP
     ...     table.to_parquet(tmp)
     """
-    path = Path(path)
-    if path.is_dir():
+    if Path(path).is_dir():
         raise ApcInputError("is a folder; give a file name", file=str(path))
+    path = Path(os.path.abspath(path))
     _make_parent(path)
     remove_stale(path)
     tmp = _temp_name(path, "tmp", path.suffix)
@@ -445,6 +446,22 @@ def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -
     return Path(path)
 
 
+def _fill(out: Path, staging: Path, marker: str | None) -> None:
+    # The user's own empty folder is kept (its mode, owner, ACLs, anyone's cwd in it) and
+    # filled by renames, the identifying file last; a failure moves everything back.
+    names = sorted(os.listdir(staging), key=lambda n: n == marker)
+    moved = []
+    try:
+        for name in names:
+            os.replace(staging / name, out / name)
+            moved.append(name)
+    except BaseException:
+        for name in moved:
+            os.replace(out / name, staging / name)
+        raise
+    staging.rmdir()
+
+
 @contextmanager
 def atomic_dir(out: str | Path, *, kind: str, overwrite: bool = False) -> Iterator[Path]:
     """Yield a staging folder that replaces ``out`` when the block ends without error.
@@ -452,7 +469,9 @@ def atomic_dir(out: str | Path, *, kind: str, overwrite: bool = False) -> Iterat
     :func:`check_out_dir` decides first whether ``out`` may be written (and again just
     before the swap). The staging folder is a hidden sibling of ``out`` created with
     mode ``0o777`` less the umask; on an exception it is removed and ``out`` is left
-    as it was. A staging folder of ``out`` left by a killed run is removed first.
+    as it was. An existing empty ``out`` is kept and the staged entries are renamed
+    into it, the identifying file last. A staging folder of ``out`` left by a killed
+    run is removed first.
 
     Parameters
     ----------
@@ -473,7 +492,7 @@ def atomic_dir(out: str | Path, *, kind: str, overwrite: bool = False) -> Iterat
     ApcInputError
         As :func:`check_out_dir`, or when the parent folder cannot be written.
     """
-    out = Path(out)
+    out = Path(os.path.abspath(out))
     if out.is_symlink() and out.exists():
         out = out.resolve()
     check_out_dir(out, kind, overwrite=overwrite)
@@ -484,7 +503,9 @@ def atomic_dir(out: str | Path, *, kind: str, overwrite: bool = False) -> Iterat
     try:
         yield staging
         check_out_dir(out, kind, overwrite=overwrite)  # nothing appeared there meanwhile
-        if out.exists():
+        if out.is_dir() and not any(out.iterdir()):
+            _fill(out, staging, KINDS[kind].marker)
+        elif out.exists():
             old = _temp_name(out, "old")
             os.replace(out, old)
             try:

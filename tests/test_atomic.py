@@ -118,10 +118,15 @@ def test_overwrite_replaces_an_apc_corpus_and_leaves_no_debris(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["c"]  # no .old-<pid>, no staging
 
 
-def test_an_empty_folder_is_written_without_overwrite(tmp_path):
-    (tmp_path / "c").mkdir()
-    tiny().save(tmp_path / "c")
+def test_an_empty_folder_is_filled_in_place_without_overwrite(tmp_path, monkeypatch):
+    (tmp_path / "c").mkdir(mode=0o750)
+    before = (tmp_path / "c").stat()
+    monkeypatch.chdir(tmp_path / "c")
+    tiny().save(".")  # the user's own folder (its inode, mode, anyone's cwd) is kept
+    after = (tmp_path / "c").stat()
+    assert (after.st_ino, stat.S_IMODE(after.st_mode)) == (before.st_ino, 0o750)
     assert artefact_kind(tmp_path / "c").name == "corpus"
+    assert [p.name for p in tmp_path.iterdir()] == ["c"]
 
 
 def test_a_folder_of_another_kind_or_a_file_is_never_replaced(tmp_path):
