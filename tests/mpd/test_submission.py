@@ -3,9 +3,9 @@ import re
 
 import pytest
 
-from apc.errors import ApcInputError
 from apc.datasets.mpd_categories import category_of
 from apc.datasets.mpd_challenge import read_challenge
+from apc.errors import ApcInputError
 from apc.mpd.submission import check_submission, fill_rows, validate_submission, write_submission
 
 
