@@ -210,3 +210,51 @@ def test_files_of_another_format_are_refused(tmp_path):
         pickle.dump(object(), f)
     with pytest.raises(ApcInputError, match=f"format 1, this apc reads format {MODEL_FORMAT}"):
         load_model(path)
+
+
+DOC_PAGES = {
+    "artists": ["sagh", "cagh", "artist-popularity"],
+    "content-knn": ["content-knn"],
+    "knn": ["knn", "item-knn"],
+    "lme": ["lme"],
+    "markov": ["markov"],
+    "membership": ["membership"],
+    "popularity": ["popularity", "random"],
+    "profile": ["profile"],
+    "rules": ["sr", "ar"],
+    "song2vec": ["song2vec"],
+    "title": ["title"],
+    "gru4rec": ["gru4rec"],
+    "attn-gru": ["attn-gru"],
+    "sasrec": ["sasrec"],
+}
+
+
+def _documented(page):
+    """Backticked names in the parameter column of the page's parameter tables."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "models" / f"{page}.md").read_text()
+    section = re.search(r"^## (Hyper-parameters|Defaults)\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    names, complete = set(), section.group(1) == "Hyper-parameters"
+    column = 0
+    for line in section.group(2).splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or set(cells[0]) <= {"-"}:
+            continue
+        if cells[0].lower() in ("parameter", "model"):
+            column = cells.index(next(c for c in cells if c.lower() == "parameter"))
+            continue
+        names |= set(re.findall(r"`(\w+)`", cells[column]))
+    return names, complete
+
+
+@pytest.mark.parametrize("page", sorted(DOC_PAGES))
+def test_docs_pages_name_the_declared_parameters(page):
+    declared = {s.name for n in DOC_PAGES[page] for s in params.model_specs(get_model_class(n))}
+    documented, complete = _documented(page)
+    assert documented, page
+    assert documented <= declared, f"{page}.md names unknown parameters {documented - declared}"
+    if complete:  # a Hyper-parameters table lists them all; a Defaults table compares some
+        assert declared <= documented, f"{page}.md lacks {declared - documented}"
