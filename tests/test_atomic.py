@@ -240,3 +240,17 @@ def test_a_file_output_that_is_an_input_is_refused_before_the_work(tmp_path):
     res = runner.invoke(app, ["fit", str(data), "-m", "popularity", "-o", str(data)])
     assert res.exit_code == 2 and "the output is the input" in res.output
     assert data.read_text().startswith("playlist,track\n1,a")
+
+
+def test_a_corpus_with_audio_is_staged_whole_and_a_user_file_in_audio_blocks_it(tmp_path):
+    from apc.workflows import synth_corpus
+
+    out = tmp_path / "c"
+    synth_corpus(out, preset="tiny", audio=True, audio_seconds=0.05)
+    assert (out / "audio" / "000000.wav").is_file() and artefact_kind(out).name == "corpus"
+    synth_corpus(out, preset="tiny", seed=1, audio=True, audio_seconds=0.05, overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["c"]
+    (out / "audio" / "my-take.flac").write_bytes(b"mine")
+    with pytest.raises(ApcInputError, match="my-take.flac"):
+        synth_corpus(out, preset="tiny", audio=True, audio_seconds=0.05, overwrite=True)
+    assert (out / "audio" / "my-take.flac").read_bytes() == b"mine"
