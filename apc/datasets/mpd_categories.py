@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from apc.errors import ApcInputError
 
 
@@ -125,4 +127,58 @@ def check_categories(names) -> list[str]:
     return names
 
 
-__all__ = ["CATEGORIES", "Category", "category_of", "check_categories"]
+def fill_order(names: list[str]) -> list[str]:
+    """Order categories for drawing their playlists: most seed tracks first.
+
+    Long playlists are then not used up by the categories that need few tracks; ties
+    keep the order of :data:`CATEGORIES`, so the same set of categories is drawn the
+    same way however it is listed.
+
+    Parameters
+    ----------
+    names : list of str
+        Category labels.
+
+    Returns
+    -------
+    list of str
+        The labels, in drawing order.
+
+    Examples
+    --------
+    >>> fill_order(["first5", "title_only", "title_random100", "title_first5"])
+    ['title_random100', 'title_first5', 'first5', 'title_only']
+    """
+    official = list(CATEGORIES)
+    return sorted(names, key=lambda c: (-CATEGORIES[c].n_seeds, official.index(c)))
+
+
+def eligible(name: str, lengths: np.ndarray, has_title: np.ndarray, *,
+             min_holdouts: int) -> np.ndarray:
+    """Tell which playlists can be shown as category ``name``.
+
+    A playlist is eligible when it keeps at least ``min_holdouts`` tracks besides the
+    category's seed tracks and, for a title category, has a non-empty title.
+
+    Parameters
+    ----------
+    name : str
+        Category label.
+    lengths : np.ndarray
+        int (P,): playlist lengths.
+    has_title : np.ndarray
+        bool (P,): whether each playlist has a non-empty title.
+    min_holdouts : int
+        Least number of held-out tracks.
+
+    Returns
+    -------
+    np.ndarray
+        bool (P,).
+    """
+    n_seeds, title, _ = CATEGORIES[name]
+    ok = np.asarray(lengths) >= n_seeds + int(min_holdouts)
+    return ok & np.asarray(has_title, dtype=bool) if title else ok
+
+
+__all__ = ["CATEGORIES", "Category", "category_of", "check_categories", "eligible", "fill_order"]

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from apc._atomic import atomic_dir, check_out_dir, check_separate
-from apc.datasets.mpd_categories import CATEGORIES, check_categories
+from apc.datasets.mpd_categories import CATEGORIES, check_categories, eligible, fill_order
 from apc.errors import ApcInputError, DataWarning
 
 
@@ -144,14 +144,9 @@ def assign_categories(
     rng = np.random.default_rng(seed)
     taken = np.zeros(len(lengths), dtype=bool)
     out: dict[str, np.ndarray] = {}
-    for cat in sorted(
-        categories, key=lambda c: (-CATEGORIES[c].n_seeds, list(CATEGORIES).index(c))
-    ):
-        n, title, _ = CATEGORIES[cat]
-        eligible = np.flatnonzero(
-            ~taken & (lengths >= n + min_holdouts) & (has_title | (not title))
-        )
-        pick = np.sort(rng.choice(eligible, size=min(n_per_category, len(eligible)), replace=False))
+    for cat in fill_order(list(categories)):
+        cand = np.flatnonzero(~taken & eligible(cat, lengths, has_title, min_holdouts=min_holdouts))
+        pick = np.sort(rng.choice(cand, size=min(n_per_category, len(cand)), replace=False))
         taken[pick] = True
         out[cat] = pick
     return {c: out[c] for c in categories}

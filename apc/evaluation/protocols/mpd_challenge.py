@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from apc.datasets.mpd_categories import CATEGORIES as MPD_CATEGORIES
-from apc.datasets.mpd_categories import check_categories
+from apc.datasets.mpd_categories import check_categories, eligible, fill_order
 from apc.errors import ApcInputError
 from apc.evaluation.protocols.base import Split, SplitProtocol
 from apc.evaluation.protocols.splitters import (
@@ -74,18 +74,16 @@ class MPDChallenge(SplitProtocol):
         titles_all = playlist_titles(data, test)
         has_title = (np.array([bool(t and str(t).strip()) for t in titles_all])
                      if titles_all is not None else np.zeros(len(test), dtype=bool))
-        # assign categories: largest seed count first, round-robin over eligible playlists
+        # assign categories: largest seed count first, an equal share of the held-out
+        # playlists each
         assigned = np.full(len(test), -1, dtype=np.int64)
         per_cat = int(np.ceil(len(test) / len(cats)))
-        order = sorted(range(len(cats)), key=lambda i: (-MPD_CATEGORIES[cats[i]][0], i))
-        for ci in order:
-            n, need_title, _ = MPD_CATEGORIES[cats[ci]]
-            ok = (
-                (assigned < 0)
-                & (lengths >= n + int(self.min_holdouts))
-                & (has_title | (not need_title))
-            )
+        position = {c: i for i, c in enumerate(cats)}
+        for name in fill_order(cats):
+            ok = (assigned < 0) & eligible(name, lengths, has_title,
+                                           min_holdouts=self.min_holdouts)
             cand = np.flatnonzero(ok)
+            ci = position[name]
             pick = (
                 rng.choice(cand, size=min(per_cat, len(cand)), replace=False)
                 if len(cand)
