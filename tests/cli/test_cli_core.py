@@ -21,6 +21,15 @@ def test_models_lists_builtins():
     assert "popularity" in result.output and "random" in result.output
 
 
+def test_models_name_lists_parameters_from_the_config():
+    result = runner.invoke(app, ["models", "knn"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "n_neighbors" in result.output and "an integer >= 1" in result.output
+    assert "Neighbour playlists per query" in result.output  # the field's doc
+    result = runner.invoke(app, ["models", "nosuch"])
+    assert result.exit_code == 2 and "nosuch" in result.stderr
+
+
 def test_stats_missing_dir_is_one_line_exit_2(tmp_path):
     result = runner.invoke(app, ["data", "stats", str(tmp_path / "nope")])
     assert result.exit_code == 2
