@@ -40,7 +40,7 @@ from apc.errors import ApcInputError
 class Category(NamedTuple):
     """How a challenge category shows a playlist.
 
-    Parameters
+    Attributes
     ----------
     n_seeds : int
         Number of seed tracks given.
