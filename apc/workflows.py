@@ -430,7 +430,7 @@ def parse_ks(text: str | list[int]) -> list[int]:
     Raises
     ------
     ApcInputError
-        If a value is not an integer, none is given or one is < 1.
+        If a value is not an integer, none is given, or one is < 1 or > :data:`MAX_K`.
     """
     if isinstance(text, list):
         ks = text
@@ -443,7 +443,13 @@ def parse_ks(text: str | list[int]) -> list[int]:
             ) from e
     if not ks or min(ks) < 1:
         raise ApcInputError(f"k values must be positive integers, got {text!r}", field="k")
+    if max(ks) > MAX_K:  # track indices are int32: a larger k is a typo, not a cut-off
+        raise ApcInputError(f"k values must be at most {MAX_K:,}, got {max(ks):,}", field="k")
     return sorted(set(ks))
+
+
+#: Largest cut-off :func:`parse_ks` accepts (the largest int32 track index).
+MAX_K = 2**31 - 1
 
 
 def evaluate_models(data: str | Path | Playlists, models: list[tuple[str, dict[str, Any]]], *,

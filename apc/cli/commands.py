@@ -25,8 +25,31 @@ ParamsFileOpt = Annotated[
 AccelOpt = Annotated[
     str | None, typer.Option(help="Lightning accelerator for neural models (cpu, gpu, auto).")
 ]
+
+
+def _parse_devices(value: str | None) -> int | str | list[int] | None:
+    """``--devices``: a count (``2``, ``-1`` = all), ``auto``, or device ids ``0,1``."""
+    if value is None or value == "auto":
+        return value
+    try:
+        parts = [int(x) for x in value.split(",")]
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected a count (1, 2, -1 for all), 'auto' or device ids (0,1), got {value!r}"
+        ) from None
+    if "," in value:
+        if min(parts) < 0:
+            raise typer.BadParameter(f"device ids must be >= 0, got {value!r}")
+        return parts
+    if parts[0] == 0 or parts[0] < -1:
+        raise typer.BadParameter(f"expected a count >= 1 (or -1 for all), got {value!r}")
+    return parts[0]
+
+
 DevicesOpt = Annotated[
-    str | None, typer.Option(help="Lightning devices for neural models (1, 2, auto).")
+    str | None,
+    typer.Option(callback=_parse_devices,
+                 help="Lightning devices for neural models (1, 2, -1 = all, auto, or ids 0,1)."),
 ]
 
 

@@ -192,7 +192,8 @@ def make_offline_challenge(
     ------
     ApcInputError
         Before anything is read, when ``out`` is the source, lies inside it or holds
-        it, or may not be replaced (:func:`apc._atomic.check_out_dir`).
+        it, or may not be replaced (:func:`apc._atomic.check_out_dir`); when no
+        playlist is eligible for any category (an empty or too-short corpus).
     """
     from apc.data.playlists import Playlists
     from apc.datasets.mpd import write_mpd_slices
@@ -226,6 +227,12 @@ def make_offline_challenge(
         seed=seed,
         categories=categories,
     )
+    if not any(len(r) for r in rows.values()):
+        raise ApcInputError(
+            f"no playlist of {len(pl):,} is long enough for any challenge category "
+            f"(with min_holdouts={min_holdouts}); nothing to hold out",
+            file=None if isinstance(source, Playlists) else str(source),
+        )
     short = {c: len(r) for c, r in rows.items() if len(r) < n_per_category}
     if short:
         warnings.warn(
