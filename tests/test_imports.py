@@ -14,6 +14,8 @@ The rules it checks are the ones ``docs/architecture.md`` draws:
 * there is no import cycle, neither between modules nor between the top-level parts;
 * no module is longer than :data:`MAX_LINES` lines.
 
+The layer picture of ``docs/architecture.md`` must list the same layers as :data:`LAYERS`.
+
 Imports of third-party libraries, and imports by name at run time (the model registry's
 ``"pkg.module:Class"`` strings, the adapters' ``FORMATS`` table), are not part of the
 graph.
@@ -22,6 +24,7 @@ graph.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -214,6 +217,18 @@ def test_every_part_of_apc_has_a_layer(graph):
     assert not unplaced, (
         f"{unplaced} sit in no layer: add them to LAYERS in tests/test_imports.py and to "
         "the picture in docs/architecture.md")
+
+
+def test_the_architecture_page_draws_the_same_layers():
+    # docs/architecture.md: lines "layer N   name   name/   ..." (a description may follow)
+    text = (ROOT.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    drawn: dict[int, set[str]] = {}
+    for line in text.splitlines():
+        cells = re.split(r"\s{3,}", line.strip())
+        if re.fullmatch(r"layer \d", cells[0]):
+            names = {f"apc.{c.rstrip('/')}" for c in cells[1:] if re.fullmatch(r"_?[a-z_]+/?", c)}
+            drawn[int(cells[0][-1])] = names
+    assert drawn == {i: layer - {"apc"} for i, layer in enumerate(LAYERS)}
 
 
 def test_imports_point_down_the_layers(graph):
