@@ -29,16 +29,16 @@ and runs in seconds, which is what tests, tutorials and the demo need. Everythin
 drawn from ``np.random.default_rng`` streams spawned from ``seed``; the catalogue and
 the playlists use separate streams, so changing ``n_playlists`` keeps the catalogue.
 
+The package's modules: :mod:`~apc.datasets.synthetic.tables` (word lists and genre
+audio values), :mod:`~apc.datasets.synthetic.presets` (:class:`SynthConfig`, the
+presets and their validation) and :mod:`~apc.datasets.synthetic.corpus` (the
+generator).
+
 Examples
 --------
 >>> pl = generate("tiny", seed=0)
 >>> pl.info["dataset"], len(pl), pl.n_tracks
 ('synth:tiny', 200, 300)
-
-The package's modules: :mod:`~apc.datasets.synthetic.tables` (word lists and genre
-audio values), :mod:`~apc.datasets.synthetic.presets` (:class:`SynthConfig`, the
-presets and their validation) and :mod:`~apc.datasets.synthetic.corpus` (the
-generator).
 """
 
 from apc.datasets.synthetic.corpus import generate
