@@ -8,7 +8,10 @@ importing this package does not import torch, librosa or gensim):
 - :mod:`apc.features.cnn` — CNN from spectrograms to WMF factors (van den Oord et al. 2013).
 - :mod:`apc.features.mfcc_bow` — the paper's MFCC bag-of-words baseline.
 - :mod:`apc.features.tags` — word2vec tag embeddings.
-- :mod:`apc.features.store` — named feature tables on disk, aligned to a catalogue.
+- :mod:`apc.features.synth_audio` — the synthetic corpus' audio, rendered from its parameters.
+- :mod:`apc.features.store` — named feature sets built, cached and aligned to a catalogue
+  (with :mod:`~apc.features.table`: tables and their parquet store,
+  :mod:`~apc.features.sources`: a corpus' audio, :mod:`~apc.features.builders`: the sets).
 
 Examples
 --------
