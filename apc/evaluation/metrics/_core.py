@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-#: A blocked bitmap (or scratch table) holds at most this many cells; small enough to
-#: stay in cache, which matters more than the number of blocks.
-BITMAP_CELLS = 1 << 20
+#: A blocked membership bitmap (bool) holds at most this many cells.
+BITMAP_CELLS = 1 << 23
+#: A blocked first-occurrence scratch table (int16) holds at most this many cells: small
+#: enough to stay in cache, which matters more than the number of blocks.
+SCRATCH_CELLS = 1 << 20
 
 
 def _items(recs) -> np.ndarray:
@@ -64,12 +66,12 @@ def clean_ids(items: np.ndarray, n: int) -> np.ndarray:
     return out.astype(np.int32) if n < np.iinfo(np.int32).max else out
 
 
-def _block_rows(n_values: int) -> int:
-    return max(1, BITMAP_CELLS // max(1, n_values + 1))
+def _block_rows(n_values: int, cells: int | None = None) -> int:
+    return max(1, (BITMAP_CELLS if cells is None else cells) // max(1, n_values + 1))
 
 
 def member(values: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n_values: int,
-           *, distinct: np.ndarray | None = None) -> np.ndarray:
+           *, distinct: np.ndarray | None = None, positions: bool = False):
     """Tell, cell by cell, whether ``values[q, j]`` is in row ``q``'s set.
 
     Parameters
@@ -83,40 +85,53 @@ def member(values: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n_values
         Size of the value domain.
     distinct : np.ndarray, optional
         int64 ``(Q,)`` filled with the number of distinct values in each row's set.
+    positions : bool, default False
+        Return the row-major ``(rows, cols)`` of the member cells instead of a matrix.
 
     Returns
     -------
-    np.ndarray
-        bool ``(Q, W)``.
+    np.ndarray or tuple of np.ndarray
+        bool ``(Q, W)``, or int64 ``(rows, cols)`` when ``positions``.
     """
     q, w = values.shape
-    out = np.zeros((q, w), dtype=bool)
+    out = None if positions else np.zeros((q, w), dtype=bool)
+    found_rows, found_cols = [], []
     if distinct is not None:
         distinct[:] = 0
-    if q == 0 or len(indices) == 0:
+    if q and len(indices):
+        width = n_values + 1  # one spare column for the sentinel, never set
+        step = _block_rows(n_values)
+        flat = np.zeros(step * width, dtype=bool)
+        where = np.zeros(step * width, dtype=np.int64) if distinct is not None else None
+        small = values.dtype.itemsize <= 4 and step * width < np.iinfo(np.int32).max
+        offsets = np.arange(step, dtype=np.int32 if small else np.int64) * width
+        set_rows = np.repeat(np.arange(q, dtype=np.int64), np.diff(indptr))  # once, not per block
+        for start in range(0, q, step):  # blocks of queries, never one query at a time
+            stop = min(q, start + step)
+            lo, hi = indptr[start], indptr[stop]
+            rows = set_rows[lo:hi] - start
+            set_cells = rows * width + indices[lo:hi]
+            flat[set_cells] = True
+            if w:
+                block = flat[values[start:stop] + offsets[: stop - start, None]]
+                if positions:
+                    r, c = np.nonzero(block)
+                    found_rows.append(r + start)
+                    found_cols.append(c)
+                else:
+                    out[start:stop] = block
+            flat[set_cells] = False
+            if where is not None:  # exactly one entry of a repeated value reads itself back
+                order = np.arange(len(set_cells))
+                where[set_cells] = order
+                first = where[set_cells] == order
+                distinct[start:stop] = np.bincount(rows[first], minlength=stop - start)
+    if not positions:
         return out
-    width = n_values + 1  # one spare column for the sentinel, never set
-    step = _block_rows(n_values)
-    flat = np.zeros(step * width, dtype=bool)
-    where = np.zeros(step * width, dtype=np.int64) if distinct is not None else None
-    offsets = np.arange(step, dtype=np.int64) * width
-    small = values.dtype.itemsize <= 4 and step * width < np.iinfo(np.int32).max
-    offsets_v = offsets.astype(np.int32) if small else offsets
-    for start in range(0, q, step):  # blocks of queries, never one query at a time
-        stop = min(q, start + step)
-        lo, hi = indptr[start], indptr[stop]
-        rows = np.repeat(np.arange(stop - start), np.diff(indptr[start : stop + 1]))
-        set_cells = offsets[rows] + indices[lo:hi]
-        flat[set_cells] = True
-        if w:
-            out[start:stop] = flat[values[start:stop] + offsets_v[: stop - start, None]]
-        flat[set_cells] = False
-        if where is not None:  # exactly one entry of a repeated value reads itself back
-            order = np.arange(len(set_cells))
-            where[set_cells] = order
-            first = where[set_cells] == order
-            distinct[start:stop] = np.bincount(rows[first], minlength=stop - start)
-    return out
+    if not found_rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return (np.concatenate(found_rows).astype(np.int64, copy=False),
+            np.concatenate(found_cols).astype(np.int64, copy=False))
 
 
 def first_occurrence(values: np.ndarray, n_values: int) -> np.ndarray:
@@ -146,7 +161,7 @@ def first_occurrence(values: np.ndarray, n_values: int) -> np.ndarray:
     if q == 0 or w == 0:
         return out
     width = n_values + 1
-    step = _block_rows(n_values)
+    step = _block_rows(n_values, SCRATCH_CELLS)
     col_dtype = np.int16 if w < np.iinfo(np.int16).max else np.int32
     cols = np.arange(w, dtype=col_dtype)
     scratch = np.zeros(step * width, dtype=col_dtype)
@@ -154,11 +169,11 @@ def first_occurrence(values: np.ndarray, n_values: int) -> np.ndarray:
     rev = np.tile(cols[::-1], step)
     for start in range(0, q, step):
         stop = min(q, start + step)
-        idx = values[start:stop] + offsets[: stop - start, None]
-        # contiguous 1-D index and values: NumPy then assigns in order (a strided or
-        # broadcast operand may be walked in memory order instead)
-        scratch[np.ascontiguousarray(idx[:, ::-1]).ravel()] = rev[: (stop - start) * w]
-        out[start:stop] = scratch[idx] == cols
+        # a fresh (so contiguous) right-to-left index and contiguous values: NumPy then
+        # assigns in order (a strided or broadcast operand may be walked in memory order)
+        idx_rev = values[start:stop, ::-1] + offsets[: stop - start, None]
+        scratch[idx_rev.ravel()] = rev[: (stop - start) * w]
+        out[start:stop] = scratch[idx_rev[:, ::-1]] == cols
     out &= values != n_values
     return out
 
@@ -217,10 +232,8 @@ class Hits:
             raise ValueError(f"{q} recommendation lists for {len(indptr) - 1} target rows")
         self.target_indptr, self.target_indices, self.n_target_ids = indptr, indices, n_t
         ids = self.ids if n_t == self.n_tracks else clean_ids(self.items, n_t)
-        dense = member(ids, indptr, indices.astype(ids.dtype, copy=False), n_t,
-                       distinct=self.n_targets)
-        r, c = np.nonzero(dense)
-        r, c = r.astype(np.int64), c.astype(np.int64)
+        r, c = member(ids, indptr, indices.astype(ids.dtype, copy=False), n_t,
+                      distinct=self.n_targets, positions=True)
         first = np.ones(len(r), dtype=bool)
         if len(r):
             keys = r * (n_t + 1) + ids[r, c]
