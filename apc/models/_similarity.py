@@ -333,6 +333,7 @@ class SimilarityRecommender(ScoringRecommender):
 
     similarity_: sp.csr_array
     allows_repeats: ClassVar[bool] = False
+    sparse_scores: ClassVar[bool] = True  # seeds @ similarity_ is a CSR block
 
     def _similarity(self, train: Playlists) -> sp.csr_array:
         raise NotImplementedError

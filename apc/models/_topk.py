@@ -10,10 +10,10 @@ float32.
 Three kinds of score blocks are accepted, so that no model has to build a dense
 queries x catalogue block it does not need:
 
-* dense ``(B, n)`` arrays (numpy or torch): ``np.argpartition`` finds the ``k``
-  winners in O(n) per row, and only those ``k`` are sorted. A row whose ``k``-th score
-  is shared by more items than fit in its list (a large tie group) is settled alone,
-  by taking the lowest-index members of that group;
+* dense ``(B, n)`` arrays (numpy or torch): each score and its column are folded
+  into one distinct uint64 key (the score's order-preserving bits, then the column),
+  so one ``np.argpartition`` finds exactly the ``k`` winners in O(n) per row, ties
+  included, and only those ``k`` keys are sorted;
 * sparse CSR blocks: the dense row is the stored values with 0 elsewhere. Only the
   stored values are ranked; a row with fewer than ``k`` positive stored values is
   padded with the lowest-index zero-scored tracks, exactly as the dense rule would;
@@ -36,9 +36,9 @@ import scipy.sparse as sp
 #: Upper bound on the number of float32 cells in one dense score block (~128 MB).
 BLOCK_CELLS = 1 << 25
 
-_ROW_LIMIT = 1 << 10  # rows per packed-key sort (10 bits)
-_RANK_LIMIT = 1 << 22  # catalogue size for packed keys (22 bits)
+_RANK_LIMIT = 1 << 22  # largest catalogue for packed sparse sort keys (else lexsort)
 _FMAX = np.finfo(np.float32).max
+_KEY_CELLS = 1 << 20  # uint64 keys per chunk of a dense block (8 MB)
 
 
 def block_rows(n_tracks: int, batch_size: int) -> int:
@@ -137,8 +137,8 @@ def top_k(scores, k: int, *, exclude=None) -> tuple[np.ndarray, np.ndarray]:
     The result equals, row by row, ``np.argsort(-s, kind="stable")[:k]`` of the dense
     float32 scores ``s`` with excluded items set to ``-inf``, with non-finite entries
     turned into padding (``PriorScores`` ties follow the prior's rank instead of the
-    index). A dense block costs one ``argpartition`` and a sort of ``k`` per row; a
-    sparse block costs a sort of its stored values (at most ``k`` per row after a
+    index). A dense block costs one ``argpartition`` of uint64 keys and a sort of ``k``
+    per row, however many ties; a sparse block costs a sort of its stored values (at most ``k`` per row after a
     linear-time pruning) and, for rows short of ``k`` positive values, of their
     excluded items.
 
@@ -178,6 +178,7 @@ def _dense_top_k(s: np.ndarray, k: int, exclude) -> tuple[np.ndarray, np.ndarray
     b, n = s.shape
     s[np.isnan(s)] = -np.inf
     s[s == np.inf] = _FMAX
+    s += np.float32(0.0)  # -0.0 -> 0.0: equal scores must have equal keys
     if exclude is not None and exclude.nnz:
         rows = np.repeat(np.arange(b), np.diff(exclude.indptr))
         s[rows, exclude.indices] = -np.inf
@@ -186,47 +187,38 @@ def _dense_top_k(s: np.ndarray, k: int, exclude) -> tuple[np.ndarray, np.ndarray
     out_scores = np.full((b, k), -np.inf, dtype=np.float32)
     if kk == 0 or b == 0:
         return out_items, out_scores
-    cols = _dense_winners(s, kk)
-    cols.sort(axis=1)  # ascending index, so the stable sort below breaks ties by index
-    vals = np.take_along_axis(s, cols, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")
-    cols = np.take_along_axis(cols, order, axis=1)
-    vals = np.take_along_axis(vals, order, axis=1)
-    valid = np.isfinite(vals)
-    out_items[:, :kk] = np.where(valid, cols, -1)
-    out_scores[:, :kk] = np.where(valid, vals, -np.inf)
+    col = np.arange(n, dtype=np.uint64)
+    step = max(1, _KEY_CELLS // n)  # a few MB of keys at a time: cache-friendly, bounded memory
+    for lo in range(0, b, step):
+        blk = s[lo : lo + step]
+        key = _dense_keys(blk, col)
+        if kk < n:
+            key = np.take_along_axis(key, np.argpartition(key, kk - 1, axis=1)[:, :kk], axis=1)
+        key.sort(axis=1)
+        cols = (key & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        vals = np.take_along_axis(blk, cols, axis=1)
+        valid = np.isfinite(vals)
+        out_items[lo : lo + step, :kk] = np.where(valid, cols, -1)
+        out_scores[lo : lo + step, :kk] = np.where(valid, vals, -np.inf)
     return out_items, out_scores
 
 
-def _dense_winners(s: np.ndarray, kk: int) -> np.ndarray:
-    """(B, kk) columns holding the ``kk`` best entries of each row, in no order.
+def _dense_keys(s: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """uint64 ``(descending score code << 32) | column``: ascending key = the tie rule.
 
-    ``argpartition`` picks an arbitrary subset of the entries tied at the ``kk``-th
-    value; rows where that tie group is larger than its share of the list are fixed
-    alone, by taking the group's lowest columns.
+    Folding the column into the key makes every key distinct, so one ``argpartition``
+    selects exactly the ``k`` first items of the stable order, whatever the ties.
     """
-    b, n = s.shape
-    if kk >= n:
-        return np.broadcast_to(np.arange(n), (b, n)).copy()
-    cols = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
-    vals = np.take_along_axis(s, cols, axis=1)
-    kth = vals.min(axis=1)
-    at_kth = vals == kth[:, None]
-    in_list = at_kth.sum(axis=1)
-    # a -inf boundary is padding: which -inf entries were picked does not matter
-    in_row = np.where(np.isfinite(kth), (s == kth[:, None]).sum(axis=1), in_list)
-    tied = np.flatnonzero(in_row > in_list)
-    if len(tied):
-        need = in_list[tied]
-        eq = s[tied] == kth[tied, None]
-        first = eq & (np.cumsum(eq, axis=1) <= need[:, None])
-        r_eq, c_eq = np.nonzero(first)
-        r_gt, p_gt = np.nonzero(~at_kth[tied])
-        r = np.concatenate([r_gt, r_eq])
-        c = np.concatenate([cols[tied][r_gt, p_gt], c_eq])
-        srt = np.argsort(r, kind="stable")
-        cols[tied] = c[srt].reshape(len(tied), kk)
-    return cols
+    u = np.ascontiguousarray(s).view(np.uint32)
+    code = u >> np.uint32(31)  # 1 for negative floats
+    code *= np.uint32(0x7FFFFFFF)
+    code |= np.uint32(0x80000000)  # negative: flip all bits; positive: flip the sign bit
+    code ^= u  # ascending order of code == ascending order of the floats
+    np.invert(code, out=code)  # descending
+    key = code.astype(np.uint64)
+    key <<= np.uint64(32)
+    key |= col
+    return key
 
 
 # ---------------------------------------------------------------------------- sparse
@@ -338,7 +330,7 @@ def topn_mask(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n: int)
     cols = np.asarray(indices)[entry[cand]]
     order = np.lexsort((cols, -d[cand], cand_row))
     cand, cand_row = cand[order], cand_row[order]
-    rank = np.arange(len(cand)) - np.searchsorted(cand_row, cand_row)
+    rank = np.arange(len(cand)) - np.searchsorted(cand_row, np.arange(len(long_rows)))[cand_row]
     keep[entry[cand[rank < n]]] = True
     return keep
 
@@ -365,6 +357,23 @@ def _from_descending_bits(code: np.ndarray) -> np.ndarray:
 
 
 def _sparse_top_k(s, k: int, exclude, prior: Prior | None, w, c):
+    """Top-k of a sparse block, in chunks of rows small enough for packed sort keys."""
+    s = _canonical(s)
+    b, n = s.shape
+    rows = 1 << max(0, 32 - max(1, n - 1).bit_length())
+    if b <= rows or n > _RANK_LIMIT:
+        return _sparse_top_k_rows(s, k, exclude, prior, w, c)
+    out_items = np.full((b, k), -1, dtype=np.int32)
+    out_scores = np.full((b, k), -np.inf, dtype=np.float32)
+    for lo in range(0, b, rows):
+        hi = min(b, lo + rows)
+        out_items[lo:hi], out_scores[lo:hi] = _sparse_top_k_rows(
+            s[lo:hi], k, None if exclude is None else exclude[lo:hi], prior,
+            None if w is None else w[lo:hi], None if c is None else c[lo:hi])
+    return out_items, out_scores
+
+
+def _sparse_top_k_rows(s, k: int, exclude, prior: Prior | None, w, c):
     """Top-k of a sparse block (``prior is None``) or of ``(w p + S) + c``.
 
     Outside its support row ``b`` scores ``f_b(j) = fl(fl(w_b p_j) + c_b)`` (0 for a
@@ -375,7 +384,6 @@ def _sparse_top_k(s, k: int, exclude, prior: Prior | None, w, c):
     ``t = #{i : r_(i) - i < k}`` (``r_(i) - i`` never decreases). A row whose ``k``
     best stored values all beat ``f_b`` of the first track needs no prefix at all.
     """
-    s = _canonical(s)
     b, n = s.shape
     out_items = np.full((b, k), -1, dtype=np.int32)
     out_scores = np.full((b, k), -np.inf, dtype=np.float32)
@@ -428,7 +436,7 @@ def _sparse_top_k(s, k: int, exclude, prior: Prior | None, w, c):
         mem_rank = mem_j if rank is None else rank[mem_j].astype(np.int64)
         srt = np.sort(mem_row * n + mem_rank)
         mem_row, mem_rank = srt // n, srt % n
-        pos = np.arange(len(srt), dtype=np.int64) - np.searchsorted(mem_row, mem_row)
+        pos = np.arange(len(srt), dtype=np.int64) - np.searchsorted(mem_row, np.arange(b))[mem_row]
         t = np.bincount(mem_row[mem_rank - pos < k], minlength=b)
         m = np.where(pad, np.minimum(n, k + t), 0)
         inside = mem_rank < m[mem_row]
@@ -452,22 +460,22 @@ def _sparse_top_k(s, k: int, exclude, prior: Prior | None, w, c):
     rows = np.concatenate(parts_r)
     vals = np.concatenate(parts_v).astype(np.float32, copy=False)
     ties = np.concatenate(parts_t).astype(np.int64, copy=False)
-    if b <= _ROW_LIMIT and n <= _RANK_LIMIT:
+    tb = max(1, n - 1).bit_length()
+    if n <= _RANK_LIMIT and max(1, b - 1).bit_length() + tb <= 32:
         # one sort of packed uint64 keys (row | descending score | tie rank)
+        tb64 = np.uint64(tb)
         key = np.sort(
-            (rows.astype(np.uint64) << np.uint64(54))
-            | (_descending_bits(vals).astype(np.uint64) << np.uint64(22))
+            (rows.astype(np.uint64) << (tb64 + np.uint64(32)))
+            | (_descending_bits(vals).astype(np.uint64) << tb64)
             | ties.astype(np.uint64)
         )
-        rows = (key >> np.uint64(54)).astype(np.int64)
-        ties = (key & np.uint64(_RANK_LIMIT - 1)).astype(np.int64)
-        vals = _from_descending_bits(
-            ((key >> np.uint64(22)) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-        )
+        rows = (key >> (tb64 + np.uint64(32))).astype(np.int64)
+        ties = (key & np.uint64((1 << tb) - 1)).astype(np.int64)
+        vals = _from_descending_bits(((key >> tb64) & np.uint64(0xFFFFFFFF)).astype(np.uint32))
     else:
         srt = np.lexsort((ties, -vals, rows))
         rows, vals, ties = rows[srt], vals[srt], ties[srt]
-    pos = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    pos = np.arange(len(rows)) - np.searchsorted(rows, np.arange(b))[rows]
     ok = (pos < k) & np.isfinite(vals)
     items = ties[ok] if prior is None else prior.order[ties[ok]]
     out_items[rows[ok], pos[ok]] = items

@@ -35,6 +35,8 @@ from apc.models.params import param
 class _ArtistModel(ScoringRecommender):
     """Shared fitting: track popularity, track -> artist and artist -> track matrices."""
 
+    sparse_scores = True  # _score returns CSR blocks: no dense memory cap on blocks
+
     def _fit(self, train: Playlists, features) -> None:
         self.popularity_ = train.item_popularity().astype(np.float32)
         art = train.track_artists

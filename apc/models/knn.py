@@ -262,6 +262,7 @@ class PlaylistKNN(ScoringRecommender):
     """
 
     name = "knn"
+    sparse_scores = True  # _score returns CSR blocks: no dense memory cap on blocks
     config_class = KNNConfig
 
     # ------------------------------------------------------------------ fit
