@@ -27,6 +27,7 @@ from apc.bench.memory import PeakMemory
 from apc.bench.suite import ModelEntry, safe_name
 from apc.evaluation.breakdown import longtail_table, recall_curve
 from apc.evaluation.evaluate import score_recommendations
+from apc.evaluation.metrics import hit_matrix
 
 
 @dataclass(frozen=True)
@@ -238,9 +239,11 @@ def run_cell(task: CellTask, split) -> CellOutput:
             recs, queries, split.train, task.metrics, model=task.model.name,
             dataset=task.dataset, protocol=split.report.protocol, seed=task.seed, k=task.cutoff,
         )
-        curve = recall_curve(recs, queries, task.cutoff)
+        hits = hit_matrix(recs, queries)  # shared by the two breakdowns
+        curve = recall_curve(recs, queries, task.cutoff, hits=hits)
         width = np.asarray(recs.items).shape[1]
-        longtail = longtail_table(recs, queries, split.train, min(task.longtail_k, width))
+        longtail = longtail_table(recs, queries, split.train, min(task.longtail_k, width),
+                                  hits=hits)
         info["n_queries"] = len(queries)
         return CellOutput(task.cell_id, "ok", rows, curve, longtail, info)
     except Exception as e:  # a failing model must not stop the others

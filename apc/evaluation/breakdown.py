@@ -27,7 +27,7 @@ from apc.evaluation.metrics import hit_matrix
 LONGTAIL_BUCKETS = ("0", "1", "2", "3", "4", "5+")
 
 
-def recall_curve(recs, queries, cutoff: int) -> np.ndarray:
+def recall_curve(recs, queries, cutoff: int, *, hits=None) -> np.ndarray:
     """Compute mean recall@k for k = 1..cutoff over the queries with targets.
 
     Recall@k = |distinct targets in the top k| / |distinct targets|, the ``recall`` of
@@ -42,6 +42,8 @@ def recall_curve(recs, queries, cutoff: int) -> np.ndarray:
         The queries (their targets are the ground truth).
     cutoff : int
         Largest k.
+    hits : tuple, optional
+        ``hit_matrix(recs, queries)``, when the caller has it already.
 
     Returns
     -------
@@ -56,7 +58,7 @@ def recall_curve(recs, queries, cutoff: int) -> np.ndarray:
     >>> recall_curve(np.array([[2, 1, 3]]), q, 4).tolist()
     [0.5, 0.5, 1.0, 1.0]
     """
-    hits, n_targets = hit_matrix(recs, queries)
+    hits, n_targets = hits if hits is not None else hit_matrix(recs, queries)
     valid = n_targets > 0
     if not valid.any():
         return np.full(cutoff, np.nan)
@@ -68,7 +70,7 @@ def recall_curve(recs, queries, cutoff: int) -> np.ndarray:
     return curve[:cutoff]
 
 
-def longtail_table(recs, queries, train, k: int) -> pd.DataFrame:
+def longtail_table(recs, queries, train, k: int, *, hits=None) -> pd.DataFrame:
     """Count hits at ``k`` by how often each target track occurs in the training playlists.
 
     Each (query, distinct target) pair is one case, bucketed by the number of training
@@ -84,6 +86,8 @@ def longtail_table(recs, queries, train, k: int) -> pd.DataFrame:
         The training corpus.
     k : int
         Cut-off (lists shorter than ``k`` count as they are).
+    hits : tuple, optional
+        ``hit_matrix(recs, queries)``, when the caller has it already.
 
     Returns
     -------
@@ -91,7 +95,7 @@ def longtail_table(recs, queries, train, k: int) -> pd.DataFrame:
         One row per bucket of :data:`LONGTAIL_BUCKETS`: ``bucket, n_targets, hits,
         recall`` (recall = hits / n_targets for that bucket, NaN when empty).
     """
-    hits, _ = hit_matrix(recs, queries)
+    hits, _ = hits if hits is not None else hit_matrix(recs, queries)
     items = np.asarray(getattr(recs, "items", recs))
     tcsr = queries.targets_csr()
     q = len(queries)

@@ -197,14 +197,15 @@ def score_recommendations(recs, queries, train, labels: Iterable[str], *, model:
         raise ValueError(f"recommend() returned items of shape {items.shape}; "
                          f"expected ({q}, {width})")
     labels = list(labels)
-    by_k: dict[int | None, list[str]] = {}
-    for lab in labels:
-        name, kk = _parse_label(lab)
-        by_k.setdefault(kk, []).append(name)
-    values: dict[str, Any] = {}
-    for kk, names in by_k.items():
-        values.update(compute_metrics(recs, queries, train, metrics=names,
-                                      ks=[] if kk is None else [kk]))
+    parsed = [_parse_label(lab) for lab in labels]
+    # one call, so the hits are found once; labels not asked for are dropped below
+    names = list(dict.fromkeys(n for n, _ in parsed))
+    ks = sorted({kk for _, kk in parsed if kk is not None})
+    values = compute_metrics(recs, queries, train, metrics=names, ks=ks)
+    missing = [lab for lab in labels if lab not in values]
+    if missing:
+        raise ApcInputError(f"no such metric label {missing[0]!r} (a metric without a cut-off "
+                            "takes no @k; one with a cut-off needs it)", field="metrics")
     cat = queries.category
     category = (pd.Series(cat, dtype=object).map(lambda c: None if pd.isna(c) else str(c))
                 if cat is not None else pd.Series([None] * q, dtype=object))
@@ -216,8 +217,7 @@ def score_recommendations(recs, queries, train, labels: Iterable[str], *, model:
         "n_targets": np.diff(queries.targets_csr().indptr).astype(np.int64),
     })
     frames = []
-    for lab in labels:
-        name, kk = _parse_label(lab)
+    for lab, (name, kk) in zip(labels, parsed, strict=True):
         arr = np.asarray(values[lab], dtype=np.float64)
         if arr.ndim == 0:  # set-level metric: the same value on every row
             arr = np.full(q, float(arr))
