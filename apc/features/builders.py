@@ -13,7 +13,8 @@ from apc.features.sources import corpus_log_mels
 from apc.features.table import FeatureTable
 
 
-def _opts(options: dict | None, name: str) -> dict:
+def options_for(options: dict | None, name: str) -> dict:
+    """Return a copy of the options of feature set ``name`` (a builder may pop from it)."""
     return dict((options or {}).get(name, {}))
 
 

@@ -49,7 +49,7 @@ from apc.data.features import ItemFeatures
 from apc.data.playlists import Playlists
 from apc.errors import ApcInputError, DataWarning
 from apc.features.audio import REPORT_COLUMNS
-from apc.features.builders import FEATURES, _opts
+from apc.features.builders import FEATURES, options_for
 from apc.features.sources import audio_digest, corpus_log_mels, has_audio
 from apc.features.table import STORE_FORMAT, FeatureStore, FeatureTable, align
 
@@ -140,13 +140,13 @@ def feature_key(pl: Playlists, name: str, *, seed: int = 0, options: dict | None
         name,
         STORE_FORMAT,
         int(seed),
-        _opts(options, name),
+        options_for(options, name),
         _ids_digest(pl.tracks),
     ]
     if "playlists" in deps:
         parts += [pl.indptr, pl.items]
     if "tags" in deps:
-        parts.append(_column_digest(pl.tracks, _opts(options, name).get("column", "tags")))
+        parts.append(_column_digest(pl.tracks, options_for(options, name).get("column", "tags")))
     if "audio" in deps:
         parts.append(audio_digest(pl))
     return _digest(*parts)
@@ -205,7 +205,7 @@ def build_tables(
         builder, _ = FEATURES[name]
         rep: list[pd.DataFrame] = []
         table = builder(
-            pl, seed=int(seed), opts=_opts(options, name), cache_dir=cache_dir, report=rep
+            pl, seed=int(seed), opts=options_for(options, name), cache_dir=cache_dir, report=rep
         )
         reports += rep
         if store is not None:
