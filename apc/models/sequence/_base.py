@@ -18,6 +18,7 @@ Each model is three layers (STYLE.md habit 8):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -206,14 +207,41 @@ class SequenceLightning(pl.LightningModule):
     :meth:`ScoringRecommender.recommend` excludes seeds), and the target's rank is
     counted conservatively (ties rank the target last). ``val_recall@K`` is the share
     of examples whose target ranks in the top ``K``; ``val_mrr@K`` is logged too.
+
+    Parameters
+    ----------
+    network : nn.Module
+        The network; its ``config`` (a :class:`TrainingConfig` subclass) is kept as
+        ``self.cfg`` and saved as the hyper-parameters.
+    popularity : np.ndarray
+        (n_tracks,) occurrence counts, for the negative sampler.
+    n_negatives : int
+        Resolved number of shared sampled negatives (0 = none).
+    sample : bool, optional
+        Build the sampler even when ``n_negatives`` is 0 (SASRec's BCE loss).
     """
 
-    def __init__(self, network: nn.Module, *, val_k: int = 20, seed: int = 0) -> None:
+    def __init__(
+        self,
+        network: nn.Module,
+        *,
+        popularity: np.ndarray,
+        n_negatives: int = 0,
+        sample: bool = False,
+    ) -> None:
         super().__init__()
         self.network = network
-        self.val_k = int(val_k)
-        self.sampler_seed = int(seed)
-        self.sampler: NegativeSampler | None = None  # set by subclasses that sample negatives
+        self.cfg = cfg = network.config
+        self.n_negatives = int(n_negatives)
+        self.save_hyperparameters(
+            {**dataclasses.asdict(cfg), "n_negatives": self.n_negatives},
+            ignore=["network", "popularity"],
+        )
+        self.val_k = int(cfg.val_k)
+        self.sampler_seed = int(cfg.seed)
+        self.sampler: NegativeSampler | None = None
+        if sample or self.n_negatives > 0:
+            self.sampler = NegativeSampler(popularity, cfg.sample_alpha, cfg.seed)
 
     def on_train_start(self) -> None:
         """Re-seed the negative sampler: distinct, reproducible samples on each DDP rank."""

@@ -34,7 +34,6 @@ for document classification." NAACL 2016, 1480-1489.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +47,6 @@ from apc.data.playlists import Playlists
 from apc.errors import ApcInputError
 from apc.models.params import param
 from apc.models.sequence._base import (
-    NegativeSampler,
     SequenceLightning,
     SequenceRecommender,
     TrainingConfig,
@@ -232,19 +230,6 @@ class AttentiveBiGRUNet(nn.Module):
 # ---------------------------------------------------------------------------- (b) Lightning
 class AttnGRULightning(SequenceLightning):
     """Trains an :class:`AttentiveBiGRUNet` on prefix windows with Adam."""
-
-    def __init__(
-        self, network: AttentiveBiGRUNet, *, popularity: np.ndarray, n_negatives: int
-    ) -> None:
-        cfg = network.config
-        super().__init__(network, val_k=cfg.val_k, seed=cfg.seed)
-        hparams = {**dataclasses.asdict(cfg), "n_negatives": n_negatives}
-        self.save_hyperparameters(hparams, ignore=["network", "popularity"])
-        self.cfg = cfg
-        self.n_negatives = int(n_negatives)  # resolved: 0 = full softmax
-        self.sampler = (
-            NegativeSampler(popularity, cfg.sample_alpha, cfg.seed) if n_negatives > 0 else None
-        )
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """Softmax (full or sampled) cross-entropy of each prefix's next track."""

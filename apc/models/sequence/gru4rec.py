@@ -40,7 +40,6 @@ reproducibility." RecSys 2023, 272-282. arXiv:2307.14956.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +50,6 @@ from torch import nn
 from apc.data.playlists import Playlists
 from apc.models.params import param
 from apc.models.sequence._base import (
-    NegativeSampler,
     SequenceLightning,
     SequenceRecommender,
     TrainingConfig,
@@ -300,12 +298,7 @@ class GRU4RecLightning(SequenceLightning):
 
     def __init__(self, network: GRU4RecNet, *, popularity: np.ndarray) -> None:
         cfg = network.config
-        super().__init__(network, val_k=cfg.val_k, seed=cfg.seed)
-        self.save_hyperparameters(dataclasses.asdict(cfg), ignore=["network", "popularity"])
-        self.cfg = cfg
-        self.sampler = (
-            NegativeSampler(popularity, cfg.sample_alpha, cfg.seed) if cfg.n_negatives > 0 else None
-        )
+        super().__init__(network, popularity=popularity, n_negatives=cfg.n_negatives)
         self.log_pop = None
         if cfg.logq > 0:
             with np.errstate(divide="ignore"):

@@ -33,11 +33,9 @@ recommendation trained with negative sampling." RecSys 2023, 116-128.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -46,7 +44,6 @@ from apc.data.playlists import Playlists
 from apc.errors import ApcInputError
 from apc.models.params import param
 from apc.models.sequence._base import (
-    NegativeSampler,
     SequenceLightning,
     SequenceRecommender,
     TrainingConfig,
@@ -219,16 +216,6 @@ class SASRecNet(nn.Module):
 class SASRecLightning(SequenceLightning):
     """Trains a :class:`SASRecNet` on sequence windows with Adam (Kang & McAuley 2018, IV-D)."""
 
-    def __init__(self, network: SASRecNet, *, popularity: np.ndarray, n_negatives: int) -> None:
-        cfg = network.config
-        super().__init__(network, val_k=cfg.val_k, seed=cfg.seed)
-        hparams = {**dataclasses.asdict(cfg), "n_negatives": n_negatives}
-        self.save_hyperparameters(hparams, ignore=["network", "popularity"])
-        self.cfg = cfg
-        self.n_negatives = int(n_negatives)  # resolved: 0 = full softmax
-        needs = cfg.loss == "bce" or n_negatives > 0
-        self.sampler = NegativeSampler(popularity, cfg.sample_alpha, cfg.seed) if needs else None
-
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """Loss over every valid position of a batch of windows."""
         hp = self.cfg
@@ -300,5 +287,8 @@ class SASRec(SequenceRecommender):
         )
         self.n_negatives_ = n_neg
         return SASRecLightning(
-            network, popularity=dm.fit_pl.item_popularity(distinct=False), n_negatives=n_neg
+            network,
+            popularity=dm.fit_pl.item_popularity(distinct=False),
+            n_negatives=n_neg,
+            sample=cfg.loss == "bce",  # the paper's loss: one sampled negative per position
         )
