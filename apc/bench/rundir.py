@@ -60,7 +60,8 @@ def lock_run_folder(out: Path):
     ------
     ApcInputError
         If another process holds the lock (a benchmark run, resume or report is
-        working in this folder).
+        working in this folder), or the lock file cannot be created (a read-only
+        folder).
     """
     from filelock import FileLock, Timeout
 
@@ -72,6 +73,10 @@ def lock_run_folder(out: Path):
             "another apc process (bench run, --resume or report) is working in this folder; "
             "wait for it to finish or choose another --out",
             file=str(out),
+        ) from None
+    except OSError as e:  # a read-only folder: the lock file cannot be created
+        raise ApcInputError(
+            f"cannot lock this run folder ({e.strerror or e})", file=str(out)
         ) from None
     return lock
 
