@@ -158,3 +158,17 @@ name = "random"
         c = curves[(curves.model == model) & (curves.k == 40)]["recall"].iloc[0]
         m = r[(r.model == model) & (r.label == "recall@40") & (r.n_targets > 0)]["value"].mean()
         assert c == pytest.approx(m)
+
+
+def test_a_run_with_plots_computes_its_summary_once(tmp_path, monkeypatch):
+    import apc.bench.report as report
+
+    calls = []
+    real = report.summary_table
+    monkeypatch.setattr(report, "summary_table", lambda *a, **k: calls.append(1) or real(*a, **k))
+    suite = make_suite(models=[ModelEntry("popularity", "popularity")], baseline=None,
+                       seeds=[0], n_boot=20, n_perm=20)
+    run_suite(suite, tmp_path / "run", cache=None, report=True)
+    assert len(calls) == 1
+    assert (tmp_path / "run" / "summary.json").is_file()
+    assert (tmp_path / "run" / "report.html").is_file()
