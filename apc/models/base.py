@@ -55,6 +55,12 @@ class Recommender(Protocol):
     Optional (checked by :class:`apc.testing.OptionalChecks` where a model has them):
     raising :class:`~apc.errors.NotFittedError` from ``recommend`` before ``fit``, and
     ``save(path)`` with a class-level ``load(path)`` that round-trips the lists.
+
+    Optional too: ``validate_params()``, which checks the hyper-parameters without data
+    and raises :class:`~apc.errors.ApcInputError` with ``field`` set to the offending
+    parameter's name; the benchmark runner calls it, where present, for every model of
+    a suite before any cell runs (:class:`ScoringRecommender` provides it from its
+    ``config_class``).
     """
 
     def fit(self, train: Playlists, features: ItemFeatures | None = None) -> Self:

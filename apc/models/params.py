@@ -17,9 +17,9 @@ field against its annotation and constraints:
 
 - the type comes from the annotation: ``int`` rejects ``bool``, ``1.5`` and ``"10"``;
   ``float`` accepts integers but not ``bool``, NaN or infinities; ``X | None`` also
-  accepts None;
-  ``list[int]`` wants a list or tuple of integers;
-- ``ge``/``gt``/``le``/``lt`` bound numbers and ``choices`` lists the allowed values;
+  accepts None; ``list[int]`` wants a list or tuple of integers;
+- ``ge``/``gt``/``le``/``lt`` bound numbers and ``choices`` lists the allowed values
+  (for a sequence-typed field: each element must be one of them);
 - a config may define ``check(self)`` for rules that tie fields together (e.g.
   ``hidden`` divisible by ``heads``); it runs after the field checks.
 
