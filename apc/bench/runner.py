@@ -310,7 +310,9 @@ def prepare_splits(
                 split = protocol.split(pl, seed=split_seed)
                 cache.save_split(key, split)
         except ApcInputError as e:
-            raise ApcInputError(f"dataset {name!r}: {e}", file=file, field="datasets") from None
+            where = f"datasets[{list(datasets).index(name)}]"
+            why = str(e) if e.file else e.message  # name the corpus file when it is the cause
+            raise ApcInputError(f"dataset {name!r}: {why}", file=file, field=where) from None
         splits[key] = split
         records[f"{name}/{seed}"] = {
             "dataset": name,

@@ -232,6 +232,19 @@ def test_unknown_protocol_is_named_even_when_default_metrics_exceed_the_cutoff(t
     assert "unknown protocol 'continuatoin'" in line and "exceeds" not in line
 
 
+def test_a_corpus_that_cannot_be_split_leaves_no_folder(tmp_path):
+    from apc.datasets import load_corpus
+
+    load_corpus("synth:tiny").subset([]).save(tmp_path / "empty")
+    suite = _suite_with(tmp_path, 'source = "synth:tiny"', f'source = "{tmp_path / "empty"}"')
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["bench", "run", str(suite), "-o", str(out), "--no-cache"])
+    assert res.exit_code == 2
+    line = _one_error_line(res.stderr)
+    assert "field 'datasets[0]'" in line and "empty corpus" in line, line
+    assert not out.exists()
+
+
 def test_unknown_executor_is_refused_before_the_folder_exists(tmp_path, suite_path):
     out = tmp_path / "run"
     res = runner.invoke(app, ["bench", "run", str(suite_path), "-o", str(out),
