@@ -196,36 +196,36 @@ def check_out_dir(out: str | Path, kind: str, *, overwrite: bool = False) -> Non
         artefact, or holds this kind and ``overwrite`` is false.
     """
     want = KINDS[kind]
-    out = Path(os.path.abspath(out))
+    given, out = str(out), Path(os.path.abspath(out))
     if not out.exists():
         if out.is_symlink():
             raise ApcInputError("is a broken symbolic link; remove it or choose another "
-                                "output folder", file=str(out))
+                                "output folder", file=given)
         return
     if not out.is_dir():
         raise ApcInputError(f"exists and is not a folder; refusing to replace it with "
-                            f"{want.label}: choose another output folder", file=str(out))
+                            f"{want.label}: choose another output folder", file=given)
     try:
         if not any(out.iterdir()):
             return
     except PermissionError as e:
-        raise ApcInputError("cannot read this folder (permission denied)", file=str(out)) from e
+        raise ApcInputError("cannot read this folder (permission denied)", file=given) from e
     found = artefact_kind(out)
     if found is None:
         raise ApcInputError(
             f"folder holds files apc did not write ({_names([p.name for p in out.iterdir()])}); "
-            "refusing to replace it: choose another output folder", file=str(out))
+            "refusing to replace it: choose another output folder", file=given)
     if found is not want:
         raise ApcInputError(f"holds {found.label}, not {want.label}; refusing to replace it: "
-                            "choose another output folder", file=str(out))
+                            "choose another output folder", file=given)
     foreign = _foreign(out, found)
     if foreign:
         raise ApcInputError(
             f"holds {found.label} and files apc did not write ({_names(foreign)}); refusing "
-            "to replace it: move those files or choose another output folder", file=str(out))
+            "to replace it: move those files or choose another output folder", file=given)
     if not overwrite:
         raise ApcInputError(f"already holds {found.label}; pass --overwrite to replace it",
-                            file=str(out))
+                            file=given)
 
 
 def check_separate(source: str | Path, out: str | Path) -> None:
