@@ -91,18 +91,31 @@ def score(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the scores as JSON.")
     ] = None,
+    all_readings: Annotated[
+        bool,
+        typer.Option(
+            "--all-readings",
+            help="Also compute the other published readings (paper, strict, winners', "
+            "rules page) beside the organisers' ones.",
+        ),
+    ] = False,
 ) -> None:
-    """Score a submission with the official metrics (R-precision, NDCG, clicks) per category."""
+    """Score a submission with the challenge's metrics (R-precision, NDCG, clicks) per category.
+
+    The default columns are the readings of the organisers' code; the report ends with
+    the definition of each column.
+    """
     from rich.markdown import Markdown
 
     from apc._atomic import atomic_write_bytes, check_not_input
     from apc.cli._common import check_writable_output, console
-    from apc.mpd.score import overall_dict, score_submission
+    from apc.mpd.score import ALL_READINGS, OFFICIAL, overall_dict, score_submission
 
     if json_out is not None:
         check_writable_output(json_out, "file")
         check_not_input(json_out, submission, truth, challenge)
-    res = score_submission(submission, truth, train=train, challenge=challenge)
+    res = score_submission(submission, truth, train=train, challenge=challenge,
+                           metrics=ALL_READINGS if all_readings else OFFICIAL)
     console.print(Markdown(res.to_markdown()))
     if json_out is not None:
         atomic_write_bytes(json_out, json.dumps(overall_dict(res), indent=2).encode())

@@ -330,8 +330,7 @@ def write_results(per_query: pd.DataFrame, out: str | Path, *, split_report: dic
         "apc_version": apc.__version__,
         "split_report": split_report or {},
         "policies": policies or POLICIES,
-        "metric_variants": metric_variants(
-            per_query["metric"].unique() if "metric" in per_query else None),
+        "metric_variants": metric_variants(),
         **(extra or {}),
     }
     existing = table.schema.metadata or {}

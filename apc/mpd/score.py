@@ -1,14 +1,23 @@
-"""Score a RecSys Challenge 2018 submission offline with the official metrics.
+"""Score a RecSys Challenge 2018 submission offline with the challenge's three metrics.
 
 ``apc mpd score submission.csv --truth heldout.json`` computes, per challenge playlist,
-the three official metrics of the challenge (Chen et al. 2018; Zamani et al. 2019)
-through :func:`apc.evaluation.evaluate.score_recommendations` (the one scoring path):
+the three metrics of the challenge (Chen et al. 2018; Zamani et al. 2019) in the
+readings the organisers' own code used (see :mod:`apc.evaluation.metrics.mpd` for the
+evidence and the other published readings), through
+:func:`apc.evaluation.evaluate.score_recommendations` (the one scoring path):
 
 * ``rprec_mpd`` — R-precision over the first R = |G| recommendations, distinct tracks,
-  with artist matches credited 0.25;
-* ``ndcg_mpd`` — NDCG over the 500 recommendations, with the challenge's ideal DCG;
+  plus 0.25 per distinct held-out artist of a non-matching recommended track there
+  (the organisers' artist-fallback gist; in [0, 1]);
+* ``ndcg_mpd`` — NDCG over the 500 recommendations with discount 1/log2(rank + 1) and
+  the ideal DCG of min(|G|, 500) hits (the organisers' ``metrics.py``);
 * ``clicks_mpd`` — recommended-songs clicks: ``floor((rank of first relevant - 1) / 10)``,
-  51 when no relevant track is recommended (lower is better);
+  51 when no relevant track is among the 500 (lower is better);
+
+``metrics=`` (``apc mpd score --all-readings``) adds the other readings side by side
+(:data:`ALL_READINGS`: the paper's literal R-precision, apc's earlier strict one, the
+winners' evaluator, the rules page's NDCG). Every rendered score ends with the
+definition of each column.
 
 and reports them overall (mean over playlists, each playlist weighing the same, as
 in the challenge) and per category. ``heldout.json`` is the answer file written by
@@ -48,8 +57,11 @@ from apc.datasets.mpd_challenge import (
 from apc.errors import ApcInputError, read_text
 from apc.mpd.submission import N_TRACKS, check_rows, parse_submission
 
-#: The official metrics and the apc metric function computing each.
+#: The challenge's three metrics, in the readings of the organisers' code.
 OFFICIAL = ("rprec_mpd", "ndcg_mpd", "clicks_mpd")
+#: Every published reading of the three metrics (see :mod:`apc.evaluation.metrics.mpd`).
+ALL_READINGS = OFFICIAL + ("rprec_mpd_paper", "rprec_mpd_strict", "rprec_mpd_vl6",
+                           "ndcg_mpd_rules")
 
 
 @dataclass
@@ -171,44 +183,51 @@ class Score:
     Parameters
     ----------
     per_playlist : pd.DataFrame
-        ``pid``, ``category`` and one column per metric of :data:`OFFICIAL`.
+        ``pid``, ``category`` and one column per metric of ``metrics``.
     overall : dict
         Metric -> mean over playlists.
     by_category : pd.DataFrame
         Indexed by category (challenge order): ``playlists`` and the metric means.
+    metrics : tuple of str, default :data:`OFFICIAL`
+        The metric names (columns), each a registered reading.
     """
 
     per_playlist: pd.DataFrame
     overall: dict[str, float]
     by_category: pd.DataFrame
+    metrics: tuple[str, ...] = OFFICIAL
 
     def to_markdown(self) -> str:
-        """Render the score as markdown tables (overall, then per category).
+        """Render the score as markdown tables (overall, per category, then what each is).
 
         Returns
         -------
         str
         """
+        from apc.evaluation.metrics import describe
+
         lines = ["| metric | value |", "|---|---:|"]
         lines += [f"| {k} | {v:.4f} |" for k, v in self.overall.items()]
         lines += [
             "",
-            "| category | playlists | " + " | ".join(OFFICIAL) + " |",
-            "|---|---:|" + "---:|" * len(OFFICIAL),
+            "| category | playlists | " + " | ".join(self.metrics) + " |",
+            "|---|---:|" + "---:|" * len(self.metrics),
         ]
         for cat, row in self.by_category.iterrows():
             lines.append(
                 f"| {cat} | {int(row['playlists'])} | "
-                + " | ".join(f"{row[m]:.4f}" for m in OFFICIAL)
+                + " | ".join(f"{row[m]:.4f}" for m in self.metrics)
                 + " |"
             )
+        lines += ["", "Readings:", ""] + [f"- {describe(m)}" for m in self.metrics]
         return "\n".join(lines) + "\n"
 
 
 def score_rows(
-    rows: dict[int, list[str]], truth: Truth, *, artists: dict[str, str] | None = None
+    rows: dict[int, list[str]], truth: Truth, *, artists: dict[str, str] | None = None,
+    metrics: tuple[str, ...] = OFFICIAL,
 ) -> Score:
-    """Compute the official metrics of ranked lists against the truth.
+    """Compute the challenge's metrics of ranked lists against the truth.
 
     Parameters
     ----------
@@ -219,11 +238,13 @@ def score_rows(
     artists : dict[str, str], optional
         Track URI -> artist key for recommended tracks not in ``truth`` (the truth's
         own artists take precedence).
+    metrics : tuple of str, default :data:`OFFICIAL`
+        Registered metrics without a cut-off, e.g. :data:`ALL_READINGS`.
 
     Returns
     -------
     Score
-        Per-playlist values of :data:`OFFICIAL`, their means and per-category means.
+        Per-playlist values of ``metrics``, their means and per-category means.
     """
     from apc.data.playlists import Playlists
     from apc.data.queries import Queries, Recommendations
@@ -270,19 +291,20 @@ def score_rows(
         np.float32
     )
     recs = Recommendations(items, scores)
-    long = score_recommendations(recs, queries, catalogue, list(OFFICIAL), model="submission",
+    metrics = tuple(metrics)
+    long = score_recommendations(recs, queries, catalogue, list(metrics), model="submission",
                                  dataset="mpd", protocol="mpd-challenge", seed=0)
     values = long.pivot(index="query", columns="label", values="value")
     frame = pd.DataFrame({"pid": pids, "category": [truth.categories[p] for p in pids]})
-    for m in OFFICIAL:
+    for m in metrics:
         frame[m] = values[m].to_numpy(dtype=np.float64)
-    overall = {m: float(frame[m].mean()) for m in OFFICIAL}
-    by_cat = frame.groupby("category")[list(OFFICIAL)].mean()
+    overall = {m: float(frame[m].mean()) for m in metrics}
+    by_cat = frame.groupby("category")[list(metrics)].mean()
     by_cat.insert(0, "playlists", frame.groupby("category").size())
     order = [c for c in CATEGORIES if c in by_cat.index] + sorted(
         c for c in by_cat.index if c not in CATEGORIES
     )
-    return Score(frame, overall, by_cat.loc[order])
+    return Score(frame, overall, by_cat.loc[order], metrics)
 
 
 def score_submission(
@@ -291,6 +313,7 @@ def score_submission(
     *,
     train: str | Path | None = None,
     challenge: str | Path | None = None,
+    metrics: tuple[str, ...] = OFFICIAL,
 ) -> Score:
     """Validate a submission against the truth's pids (and ``challenge`` seeds) and score it.
 
@@ -304,6 +327,8 @@ def score_submission(
         Corpus whose artists are used for recommended tracks not in the truth file.
     challenge : str or Path, optional
         ``challenge_set.json``; when given, recommending a seed track is an error too.
+    metrics : tuple of str, default :data:`OFFICIAL`
+        The readings to compute (:data:`ALL_READINGS` for every published one).
 
     Returns
     -------
@@ -331,7 +356,7 @@ def score_submission(
     if problems:
         _raise(problems, str(submission))
     artists = _artists_from_corpus(train) if train is not None else None
-    return score_rows(sub.rows, truth, artists=artists)
+    return score_rows(sub.rows, truth, artists=artists, metrics=metrics)
 
 
 def overall_dict(score: Score) -> dict[str, Any]:

@@ -251,3 +251,26 @@ def test_readings_equal_the_published_loops(case):
         assert M.rprec_mpd_strict(r, q, art, hits=hits)[i] == pytest.approx(ref_strict(t, p, art))
         assert M.ndcg_mpd(r, q, hits=hits)[i] == pytest.approx(ref_ndcg(t, p, rules=False))
         assert M.ndcg_mpd_rules(r, q, hits=hits)[i] == pytest.approx(ref_ndcg(t, p, rules=True))
+
+
+def test_mpd_score_names_each_reading_and_can_show_them_all():
+    from apc.mpd.score import ALL_READINGS, Truth, score_rows
+
+    truth = Truth([1, 2], {1: ["a", "b"], 2: ["c"]}, {1: "x", 2: "x"},
+                  {"a": "X", "b": "Y", "c": "Z"})
+    rows = {1: ["a", "d"], 2: ["e", "c"]}
+    # pid 1: prefix a (hit, X), d (miss, artist Y of target b); pid 2: prefix e (unknown)
+    score = score_rows(rows, truth, artists={"d": "Y"}, metrics=ALL_READINGS)
+    got = score.per_playlist.set_index("pid")
+    assert got["rprec_mpd"].tolist() == pytest.approx([1.25 / 2, 0])
+    assert got["rprec_mpd_strict"].tolist() == pytest.approx([1.25 / 2, 0])
+    assert got["rprec_mpd_paper"].tolist() == pytest.approx([1.5 / 2, 0])
+    assert got["ndcg_mpd"].tolist() == pytest.approx([1 / (1 + 1 / L3), 1 / L3])
+    assert got["ndcg_mpd_rules"].tolist() == pytest.approx([1.0, 1.0])
+    assert got["clicks_mpd"].tolist() == [0, 0]
+    md = score.to_markdown()
+    assert "Readings:" in md and M.METRICS["rprec_mpd"].description in md
+    assert "| x | 2 |" in md and "rprec_mpd_vl6" in md
+    default = score_rows(rows, truth, artists={"d": "Y"})
+    assert default.metrics == ("rprec_mpd", "ndcg_mpd", "clicks_mpd")
+    assert "ndcg_mpd_rules" not in default.to_markdown()
