@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from apc._atomic import atomic_dir
-from apc.errors import ApcInputError
+from apc.errors import ApcInputError, read_text
 
 FORMAT = "apc-playlists"
 FORMAT_VERSION = 1
@@ -160,7 +160,7 @@ def read_manifest(path: str | Path) -> dict:
     if not mpath.exists():
         raise ApcInputError("not an apc corpus (manifest.json missing)", file=str(path))
     try:
-        manifest = json.loads(mpath.read_text())
+        manifest = json.loads(read_text(mpath, what="corpus manifest"))
     except json.JSONDecodeError as e:
         raise ApcInputError(f"malformed JSON ({e.msg} at line {e.lineno})", file=str(mpath)) from e
     if manifest.get("format") != FORMAT:

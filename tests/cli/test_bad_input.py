@@ -29,9 +29,9 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from typer.testing import CliRunner
@@ -83,7 +83,7 @@ class Fx:
 
 def _world_readable(path: Path) -> None:
     """Let user nobody read ``path`` (setpriv rows): dirs 0755, files 0644."""
-    for dirpath, dirnames, filenames in os.walk(path):
+    for dirpath, _dirnames, filenames in os.walk(path):
         os.chmod(dirpath, 0o755)
         for name in filenames:
             os.chmod(os.path.join(dirpath, name), 0o644)
@@ -334,6 +334,12 @@ def _corrupt_corpus(how: str):
     return make
 
 
+def _manifest_not_utf8(ws: Path, fx: Fx) -> list:
+    corpus = copy(fx.corpus, ws)
+    bad_bytes(corpus / "manifest.json", (fx.corpus / "manifest.json").read_text())
+    return ["data", "stats", corpus]
+
+
 def _missing_module_pickle(ws: Path, fx: Fx) -> list:
     p = ws / "model.pkl"
     with open(p, "wb") as f:
@@ -393,6 +399,7 @@ ROWS: list[Row] = _output_rows() + [
     Row("mpd-validate/challenge-not-utf8",
         lambda ws, fx: ["mpd", "validate", fx.sub, "--challenge",
                         bad_bytes(ws / "c.json", '{"playlists": []}\n')], "UTF-8"),
+    Row("data-stats/manifest-not-utf8", _manifest_not_utf8, "UTF-8"),
     Row("data-convert/native-not-utf8",
         lambda ws, fx: ["data", "convert", bad_bytes(ws / "a.csv", "playlist,track\n"),
                         ws / "out", "-f", "csv"], "UTF-8"),
