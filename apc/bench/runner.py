@@ -36,6 +36,7 @@ from typing import Any
 from apc._atomic import atomic_write_bytes
 from apc.bench.cache import Cache, corpus_hash, split_key
 from apc.bench.cells import CellOutput, CellTask, cell_id, model_params, run_cell
+from apc.bench.report import read_run_json
 from apc.bench.rundir import (
     LOCK_NAME,
     assemble,
@@ -389,8 +390,10 @@ def run_suite(
         lock.release()
 
 
-def _run_locked(suite: Suite, out: Path, *, executor: str, cache, ray_address,
-                executor_options, report: bool, created: bool) -> RunResult:
+def _run_locked(suite: Suite, out: Path, *, executor: str, cache: str | Path | None,
+                ray_address: str | None, executor_options: dict[str, Any] | None,
+                report: bool, created: bool) -> RunResult:
+    """Run the suite with the folder's lock held (see :func:`run_suite`)."""
     from apc.bench.executors import make_executor
     from apc.bench.provenance import provenance
     from apc.progress import task as progress_task
@@ -414,8 +417,6 @@ def _run_locked(suite: Suite, out: Path, *, executor: str, cache, ray_address,
     atomic_json(config, out / "config.json")
     if suite.path and Path(suite.path).is_file():
         atomic_write_bytes(out / "suite.toml", Path(suite.path).read_bytes())
-    from apc.bench.report import read_run_json
-
     prov_path = out / "provenance.json"
     sessions = (read_run_json(prov_path, {}) or {}).get("sessions", [])
     sessions.append(provenance(executor))
@@ -521,8 +522,6 @@ def read_config_hash(out: str | Path) -> str | None:
     ApcInputError
         If ``config.json`` is truncated or corrupt.
     """
-    from apc.bench.report import read_run_json
-
     cfg = read_run_json(Path(out) / "config.json")
     return cfg.get("config_hash") if isinstance(cfg, dict) else None
 
