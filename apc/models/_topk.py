@@ -104,7 +104,7 @@ class PriorScores:
     prior: Prior
 
     def dense(self) -> np.ndarray:
-        """The (B, n) float32 block these scores stand for (for tests and small blocks)."""
+        """Return the (B, n) float32 block these scores stand for (tests, small blocks)."""
         w = np.asarray(self.weight, np.float32)
         out = w[:, None] * self.prior.values[None, :]
         out += sp.csr_array(self.sparse).toarray()
@@ -137,10 +137,10 @@ def top_k(scores, k: int, *, exclude=None) -> tuple[np.ndarray, np.ndarray]:
     The result equals, row by row, ``np.argsort(-s, kind="stable")[:k]`` of the dense
     float32 scores ``s`` with excluded items set to ``-inf``, with non-finite entries
     turned into padding (``PriorScores`` ties follow the prior's rank instead of the
-    index). A dense block costs one ``argpartition`` of uint64 keys and a sort of ``k``
-    per row, however many ties; a sparse block costs a sort of its stored values (at most ``k`` per row after a
-    linear-time pruning) and, for rows short of ``k`` positive values, of their
-    excluded items.
+    index). A dense block costs one ``argpartition`` of uint64 keys and a sort of
+    ``k`` per row, however many ties; a sparse block costs a sort of its stored values
+    (at most ``k`` per row after a linear-time pruning) and, for rows short of ``k``
+    positive values, of their excluded items.
 
     Examples
     --------

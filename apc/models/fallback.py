@@ -189,8 +189,10 @@ def with_title_fallback(model: Any, *, train: Playlists | None = None) -> Any:
     --------
     >>> from apc.models.popularity import Popularity
     >>> from apc.models.knn import PlaylistKNN
-    >>> type(with_title_fallback(PlaylistKNN())).__name__, type(with_title_fallback(Popularity())).__name__
-    ('TitleFallback', 'Popularity')
+    >>> type(with_title_fallback(PlaylistKNN())).__name__
+    'TitleFallback'
+    >>> type(with_title_fallback(Popularity())).__name__
+    'Popularity'
     """
     if isinstance(model, TitleFallback) or not getattr(model, "empty_seed_fallback", False):
         return model
