@@ -24,6 +24,7 @@ from apc.bench.tables import ALPHA, _direction, cost_table
 from apc.evaluation.evaluate import POLICIES
 from apc.evaluation.metrics import describe as describe_metric
 
+
 # ---------------------------------------------------------------------- markdown
 def _fmt(v: float, digits: int = 4) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):

@@ -31,7 +31,7 @@ def _items(recs) -> np.ndarray:
 
 
 def _targets(targets) -> tuple[np.ndarray, np.ndarray, int]:
-    """Return ``(indptr, indices, n_ids)`` of the targets; repeats may remain (see :func:`member`)."""
+    """Return ``(indptr, indices, n_ids)`` of the targets (repeats may remain)."""
     if hasattr(targets, "targets_indptr"):  # Queries: read its CSR fields, no copy or sort
         return (np.asarray(targets.targets_indptr, dtype=np.int64),
                 np.asarray(targets.targets), int(targets.n_tracks))

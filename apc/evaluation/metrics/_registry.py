@@ -150,7 +150,7 @@ def metric(name: str, description: str, **flags) -> Callable[[Callable], Callabl
 
 
 def get_metric(name: str) -> Metric:
-    """Return a registered metric, or raise :class:`~apc.errors.ApcInputError` naming the known ones.
+    """Return a registered metric, or raise :class:`~apc.errors.ApcInputError` naming the others.
 
     Parameters
     ----------

@@ -48,7 +48,7 @@ def _discounts(w: int) -> np.ndarray:
 @metric("hit", "1 if any target is in the top k (HR), else 0")
 @_doc
 def hit_at_k(recs, targets, k: int, *, hits=None) -> np.ndarray:
-    r"""Score 1 if any target is among the first ``k`` recommendations: :math:`\max_{i \le k} h_i`."""
+    r"""Score 1 if a target is among the first ``k`` recommendations: :math:`\max_{i \le k} h_i`."""
     h = as_hits(recs, targets, hits)
     return with_nan(h.count(check_k(k)) > 0, h.n_targets)
 
