@@ -161,7 +161,9 @@ def first_occurrence(values: np.ndarray, n_values: int) -> np.ndarray:
     if q == 0 or w == 0:
         return out
     width = n_values + 1
-    step = _block_rows(n_values, SCRATCH_CELLS)
+    # bounded by the scratch table and by the block's own cells (a small domain would
+    # otherwise make one block of every row)
+    step = min(_block_rows(n_values, SCRATCH_CELLS), max(1, SCRATCH_CELLS // w))
     col_dtype = np.int16 if w < np.iinfo(np.int16).max else np.int32
     cols = np.arange(w, dtype=col_dtype)
     scratch = np.zeros(step * width, dtype=col_dtype)
