@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,10 +64,18 @@ def dict_table(d: dict[str, Any], *, title: str | None = None) -> Table:
     return table
 
 
-def check_writable_output(path: str | Path, kind: Literal["file", "dir"] = "file") -> Path:
+def check_writable_output(
+    path: str | Path,
+    kind: Literal["file", "dir"] = "file",
+    *,
+    inputs: Iterable[str | Path | None] = (),
+) -> Path:
     """Refuse an output path that cannot be written, before any long work starts.
 
-    Checks, without creating anything: a file output must not be an existing folder
+    Checks, without creating anything: the output must not be one of the command's
+    ``inputs``, lie inside an input folder or hold an input (writing it would destroy
+    the input, e.g. ``apc fit corpus -o corpus/tracks.parquet``); a file output must
+    not be an existing folder
     and a folder output must not be an existing file; the nearest existing folder on
     the way (``path`` itself for an existing folder output, else its parent, or the
     parent's parent...) must be a folder, not a file, and writable (not read-only, not
@@ -78,6 +87,9 @@ def check_writable_output(path: str | Path, kind: Literal["file", "dir"] = "file
         The output file or folder.
     kind : {"file", "dir"}
         What the command writes at ``path``.
+    inputs : iterable of str or Path
+        The files and folders the command reads; entries that are not existing paths
+        (``synth:tiny``, ``None``) are skipped.
 
     Returns
     -------
@@ -89,7 +101,12 @@ def check_writable_output(path: str | Path, kind: Literal["file", "dir"] = "file
     ApcInputError
         Naming the path and what is wrong with it.
     """
+    from apc._atomic import check_separate
+
     path = Path(path)
+    for source in inputs:
+        if source is not None and os.path.exists(source):
+            check_separate(source, path)
     if kind == "file" and path.is_dir():
         raise ApcInputError("is a folder; give the name of the file to write", file=str(path))
     if kind == "dir" and path.exists() and not path.is_dir():

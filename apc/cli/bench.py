@@ -109,7 +109,7 @@ def compare(
     from apc.cli._common import check_writable_output
 
     if out is not None:
-        check_writable_output(out, "file")
+        check_writable_output(out, "file", inputs=[a, b])
     res = compare_runs(a, b)
     _print_markdown(res.markdown)
     if out is not None:

@@ -101,7 +101,7 @@ def fit(
     from apc.models.registry import parse_params
     from apc.workflows import fit_model
 
-    check_writable_output(out, "file")
+    check_writable_output(out, "file", inputs=[data, params_file])
     m = fit_model(
         data, model, out, parse_params(param, params_file),
         accelerator=accelerator, devices=devices,
@@ -135,7 +135,7 @@ def recommend(
     """Recommend continuations for seed playlists with a saved model."""
     from apc.workflows import recommend_to_csv
 
-    check_writable_output(out, "file")
+    check_writable_output(out, "file", inputs=[model_path, train, seeds])
 
     run = recommend_to_csv(model_path, train, seeds, out, k=k, strict=strict)
     err_console.print(f"apc: seeds: {run.seeds.line()}", markup=False, highlight=False,
@@ -175,7 +175,7 @@ def evaluate(
     from apc.workflows import evaluate_models, parse_ks
 
     if out is not None:
-        check_writable_output(out, "file")
+        check_writable_output(out, "file", inputs=[data, params_file])
     params = parse_params(param, params_file)
     run = evaluate_models(
         data, [(m, params) for m in model], protocol=protocol,

@@ -58,7 +58,7 @@ def convert(
     from apc.datasets import convert as convert_dataset
     from apc.models.registry import parse_params
 
-    check_writable_output(out, "dir")
+    check_writable_output(out, "dir", inputs=[input])
     pl = convert_dataset(input, out, format, overwrite=overwrite, **parse_params(option))
     console.print(f"wrote {pl!r} to {out}")
     report = pl.info.get("report")

@@ -42,7 +42,7 @@ def submit(
     from apc.models.registry import parse_params
     from apc.mpd.submission import make_submission
 
-    check_writable_output(out, "file")
+    check_writable_output(out, "file", inputs=[train, challenge, params_file])
     res = make_submission(
         model,
         train,
@@ -112,7 +112,7 @@ def score(
     from apc.mpd.score import ALL_READINGS, OFFICIAL, overall_dict, score_submission
 
     if json_out is not None:
-        check_writable_output(json_out, "file")
+        check_writable_output(json_out, "file", inputs=[submission, truth, train, challenge])
         check_not_input(json_out, submission, truth, challenge)
     res = score_submission(submission, truth, train=train, challenge=challenge,
                            metrics=ALL_READINGS if all_readings else OFFICIAL)
@@ -145,7 +145,7 @@ def make_challenge(
     from apc.cli._common import check_writable_output, console, dict_table
     from apc.mpd.offline import make_offline_challenge
 
-    check_writable_output(out, "dir")
+    check_writable_output(out, "dir", inputs=[source])
     res = make_offline_challenge(
         source, out, n_per_category=per_category, min_holdouts=min_holdouts, seed=seed,
         overwrite=overwrite,

@@ -29,7 +29,7 @@ def reproduce(
     from apc.reproduce import reproduce as run_reproduction
 
     if out is not None:
-        check_writable_output(out, "dir")
+        check_writable_output(out, "dir", inputs=[file])
     from apc.resources import find
 
     res = run_reproduction(

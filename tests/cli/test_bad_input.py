@@ -498,6 +498,18 @@ ROWS: list[Row] = _output_rows() + [
         "input"),
     Row("data-convert/out-holds-in",
         lambda ws, fx: ["data", "convert", _mpd_copy(ws), ws, "-f", "mpd"], "input"),
+    Row("fit/output-inside-the-corpus",
+        lambda ws, fx: (lambda c: ["fit", c, "-m", "popularity", "-o", c / "tracks.parquet"])(
+            copy(fx.corpus, ws)), "destroy the input"),
+    Row("recommend/output-is-the-seeds-file",
+        lambda ws, fx: (lambda s: _rec(ws, fx, "-o", s, seeds=s))(copy(fx.seeds, ws)),
+        "destroy the input"),
+    Row("mpd-score/json-is-the-submission",
+        lambda ws, fx: (lambda s: ["mpd", "score", s, "--truth", fx.ch / "heldout.json",
+                                   "--json", s])(copy(fx.sub, ws)), "destroy the input"),
+    Row("bench-compare/output-inside-a-run",
+        lambda ws, fx: (lambda r: ["bench", "compare", r, fx.run, "-o", r / "results.parquet"])(
+            copy(fx.run, ws)), "destroy the input"),
     Row("data-synth/existing-corpus-without-overwrite",
         lambda ws, fx: ["data", "synth", copy(fx.corpus, ws), "--preset", "tiny"], "overwrite"),
     # numbers
