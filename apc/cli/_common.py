@@ -109,6 +109,10 @@ def check_writable_output(
             check_separate(source, path)
     if kind == "file" and path.is_dir():
         raise ApcInputError("is a folder; give the name of the file to write", file=str(path))
+    if path.exists() and not (path.is_file() or path.is_dir()):
+        # the writers rename a temp file over the output: that would replace the node
+        raise ApcInputError("is a device, pipe or socket, not a file; give a file name",
+                            file=str(path))
     if kind == "dir" and path.exists() and not path.is_dir():
         raise ApcInputError("is a file, not a folder; give a folder to write", file=str(path))
     folder = path if kind == "dir" else path.parent

@@ -510,6 +510,9 @@ ROWS: list[Row] = _output_rows() + [
     Row("bench-compare/output-inside-a-run",
         lambda ws, fx: (lambda r: ["bench", "compare", r, fx.run, "-o", r / "results.parquet"])(
             copy(fx.run, ws)), "destroy the input"),
+    Row("fit/output-is-a-pipe",
+        lambda ws, fx: ["fit", fx.corpus, "-m", "popularity", "-o", _fifo(ws / "m.pkl")],
+        "pipe"),
     Row("data-synth/existing-corpus-without-overwrite",
         lambda ws, fx: ["data", "synth", copy(fx.corpus, ws), "--preset", "tiny"], "overwrite"),
     # numbers
@@ -549,6 +552,11 @@ ROWS: list[Row] = _output_rows() + [
         lambda ws, fx: ["data", "synth", ws / "out", "--audio-seconds", "abc"],
         "--audio-seconds", usage=True),
 ]
+
+
+def _fifo(p: Path) -> Path:
+    os.mkfifo(p)
+    return p
 
 
 def _unreadable(p: Path) -> Path:
