@@ -92,7 +92,9 @@ def make_protocol(name: str, **options: Any) -> SplitProtocol:
     for opt in options:
         if opt not in valid:
             raise ApcInputError(f"unknown option for {key}; valid: {', '.join(valid)}", field=opt)
-    return cls(**options)
+    protocol = cls(**options)
+    protocol.check()  # bad values now, before any corpus is read
+    return protocol
 
 
 __all__ = ["MPD_CATEGORIES", "PROTOCOLS", "ColdStartTracks", "Continuation", "MPDChallenge",

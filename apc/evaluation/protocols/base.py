@@ -156,6 +156,23 @@ class SplitProtocol:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
         return f"{type(self).__name__}({opts})"
 
+    def check(self) -> None:
+        """Validate the options; a value of the wrong type is an input error too.
+
+        Raises
+        ------
+        ApcInputError
+            Naming the option, or quoting every option when a value cannot be read
+            as the number it must be.
+        """
+        try:
+            self._check()
+        except ApcInputError:
+            raise
+        except (TypeError, ValueError) as e:  # int("abc") in a subclass's _check
+            raise ApcInputError(f"invalid option value in {self!r} ({e})",
+                                field="option") from e
+
     def _check(self) -> None:
         if self.split_by not in ("random", "time"):
             raise ApcInputError(f"split_by must be 'random' or 'time', got {self.split_by!r}",
@@ -190,7 +207,7 @@ class SplitProtocol:
             If an option is invalid, the corpus is empty, no playlist is long enough,
             or a time split finds no usable ``timestamp``.
         """
-        self._check()
+        self.check()
         if len(data) == 0:
             raise ApcInputError("cannot split an empty corpus", field="playlists")
         rng = np.random.default_rng(seed)
