@@ -506,14 +506,10 @@ def _check_protocol(name: str, options: dict[str, Any], file: str) -> str:
     from apc.evaluation.protocols import make_protocol
 
     try:
-        protocol = make_protocol(name, **options)
-        protocol._check()  # the data-free option checks a split would run first
+        protocol = make_protocol(name, **options)  # checks the option values too, no data
     except ApcInputError as e:
         where = "protocol.name" if e.field == "protocol" else f"protocol.options.{e.field}"
         raise ApcInputError(e.message, file=file, field=where) from None
-    except (TypeError, ValueError) as e:
-        raise ApcInputError(f"bad protocol options: {e}", file=file,
-                            field="protocol.options") from None
     return protocol.name
 
 
