@@ -13,9 +13,9 @@ Layout of ``<out>``::
 Every file is written with :func:`apc._atomic.atomic_write_bytes` (a uniquely named
 temp file in the same folder, renamed over its target; temp files of killed writers
 are removed by the next write), so a killed process leaves either the old file or the
-new one, never a torn one, and two writers never share a temp name. A cell exists once its marker
-exists; the result tables are a function of the committed cells, so a run killed
-before (or during) assembly is completed by ``--resume`` or ``apc bench report``.
+new one, never a torn one, and two writers never share a temp name. A cell exists once
+its marker exists; the result tables are a function of the committed cells, so a run
+killed before (or during) assembly is completed by ``--resume`` or ``apc bench report``.
 """
 
 from __future__ import annotations
