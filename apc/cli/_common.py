@@ -104,11 +104,11 @@ def check_writable_output(
     from apc._atomic import check_separate
 
     path = Path(path)
+    if kind == "file" and path.is_dir():
+        raise ApcInputError("is a folder; give the name of the file to write", file=str(path))
     for source in inputs:
         if source is not None and os.path.exists(source):
             check_separate(source, path)
-    if kind == "file" and path.is_dir():
-        raise ApcInputError("is a folder; give the name of the file to write", file=str(path))
     if path.exists() and not (path.is_file() or path.is_dir()):
         # the writers rename a temp file over the output: that would replace the node
         raise ApcInputError("is a device, pipe or socket, not a file; give a file name",
