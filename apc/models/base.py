@@ -262,8 +262,8 @@ class ScoringRecommender:
         Raises
         ------
         ApcInputError
-            With ``field`` set to the offending parameter's name, e.g.
-            ``hidden: expected an integer >= 1, got 'abc'``.
+            With ``field`` set to the offending parameter's name, e.g. ``field
+            'hidden': expected an integer >= 1, got 'abc'``.
         """
         if self.config_class is not None:
             hparams.validate(self.config)

@@ -128,7 +128,7 @@ class MarkovConfig:
         """Check that a mixture has at least one edge set."""
         if self.mixture and not self.edge_sets:
             raise ApcInputError(
-                f"edge_sets: expected a non-empty subset of {EDGE_SETS}, got {self.edge_sets!r}",
+                f"expected a non-empty subset of {EDGE_SETS}, got {self.edge_sets!r}",
                 field="edge_sets",
             )
 

@@ -24,7 +24,9 @@ field against its annotation and constraints:
   ``hidden`` divisible by ``heads``); it runs after the field checks.
 
 Every failure is an :class:`~apc.errors.ApcInputError` whose ``field`` is the
-parameter's name, e.g. ``hidden: expected an integer >= 1, got 'abc'``. Checks that
+parameter's name (``str(error)`` reads ``field 'hidden': expected an integer >= 1, got
+'abc'``; the message itself does not repeat the name, so callers such as the benchmark
+runner can re-address it, e.g. to ``models[0].params.hidden``). Checks that
 need the training data stay in the model's ``_validate(train)``.
 """
 
@@ -83,7 +85,7 @@ def param(
     >>> validate(Config(k=0))
     Traceback (most recent call last):
     ...
-    apc.errors.ApcInputError: field 'k': k: expected an integer >= 1, got 0
+    apc.errors.ApcInputError: field 'k': expected an integer >= 1, got 0
     """
     meta = {"doc": doc, "ge": ge, "gt": gt, "le": le, "lt": lt}
     meta["choices"] = None if choices is None else tuple(choices)
@@ -247,7 +249,7 @@ def validate(config: Any) -> None:
         value = getattr(config, spec.name)
         if not _ok(value, spec.type, spec.constraints):
             raise ApcInputError(
-                f"{spec.name}: expected {spec.describe()}, got {value!r}", field=spec.name
+                f"expected {spec.describe()}, got {value!r}", field=spec.name
             )
     check = getattr(config, "check", None)
     if callable(check):

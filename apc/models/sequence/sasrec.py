@@ -97,7 +97,7 @@ class SASRecConfig(TrainingConfig):
         """Check that ``hidden`` splits evenly over the heads."""
         if self.hidden % self.heads:
             raise ApcInputError(
-                f"heads: hidden={self.hidden} is not divisible by heads={self.heads}",
+                f"hidden={self.hidden} is not divisible by heads={self.heads}",
                 field="heads",
             )
 
