@@ -93,9 +93,6 @@ class ArtistPopularity(_ArtistModel):
 
     name = "artist-popularity"
 
-    def __init__(self) -> None:
-        pass
-
     def _track_values(self, pop: np.ndarray, artist: np.ndarray) -> np.ndarray:
         total = np.bincount(artist, weights=pop.astype(np.float64), minlength=self.n_artists_)
         share = np.divide(pop, total[artist], out=np.zeros(len(pop)), where=total[artist] > 0)
@@ -138,9 +135,6 @@ class SameArtistGreatestHits(_ArtistModel):
     """
 
     name = "sagh"
-
-    def __init__(self) -> None:
-        pass
 
     def _score(self, queries: Queries) -> sp.csr_array:
         present = self._seed_artists(queries)
