@@ -307,6 +307,22 @@ def _trunc_results(ws: Path, fx: Fx) -> list:
     return ["bench", "report", run]
 
 
+_HELD: list = []  # locks held for the duration of one row (released by the ws fixture)
+
+
+def _locked_run(ws: Path, fx: Fx) -> Path:
+    """A copy of the run whose lock another process (here: another open file) holds."""
+    from filelock import FileLock
+
+    from apc.bench.rundir import LOCK_NAME
+
+    run = copy(fx.run, ws)
+    lock = FileLock(str(run / LOCK_NAME), timeout=0)
+    lock.acquire()  # flock is per open file: the command's own FileLock cannot take it
+    _HELD.append(lock)
+    return run
+
+
 def _trunc_config(ws: Path, fx: Fx) -> list:
     run = copy(fx.run, ws)
     truncate(run / "config.json", 10)
@@ -425,6 +441,11 @@ ROWS: list[Row] = _output_rows() + [
         "tracks.parquet"),
     Row("bench-report/results-parquet-truncated", _trunc_results, "results.parquet"),
     Row("bench-run/resume-config-json-truncated", _trunc_config, "config.json"),
+    Row("bench-run/resume-while-another-holds-the-lock",
+        lambda ws, fx: ["bench", "run", fx.suite, "-o", _locked_run(ws, fx), "--resume",
+                        "--no-cache", "--no-plots"], "another apc process"),
+    Row("bench-report/while-another-holds-the-lock",
+        lambda ws, fx: ["bench", "report", _locked_run(ws, fx)], "another apc process"),
     # missing, unreadable or wrong-kind inputs
     Row("data-stats/missing", lambda ws, fx: ["data", "stats", ws / "nope"], "nope"),
     Row("data-stats/not-a-directory", lambda ws, fx: ["data", "stats", user_file(ws) / "x"],
@@ -599,7 +620,9 @@ def _world_readable_dirs(ws: Path) -> None:
 def ws(base):
     d = Path(tempfile.mkdtemp(prefix="ws-", dir=base))
     os.chmod(d, 0o777)  # as root, some rows run as nobody from here
-    return d
+    yield d
+    while _HELD:
+        _HELD.pop().release()
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
