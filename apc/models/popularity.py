@@ -6,9 +6,11 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries
+from apc.models._topk import Prior, PriorScores
 from apc.models.base import ScoringRecommender
 from apc.models.params import param
 
@@ -70,11 +72,21 @@ class Popularity(ScoringRecommender):
 
     name = "popularity"
     empty_seed_fallback = False  # already answers empty seeds sensibly
+    sparse_scores = True  # _block_scores is O(k + |seed|) per query, no dense block
 
     config_class = PopularityConfig
 
     def _fit(self, train: Playlists, features) -> None:
         self.popularity_ = train.item_popularity(distinct=self.distinct).astype(np.float32)
+        self.prior_ = Prior.of(self.popularity_)
 
     def _score(self, queries: Queries) -> np.ndarray:
         return np.broadcast_to(self.popularity_, (len(queries), len(self.popularity_)))
+
+    def _block_scores(self, queries: Queries, k: int) -> PriorScores:
+        # the same scores as _score, as "1 x popularity + nothing": top_k then reads only
+        # the first k + |seed| tracks of the popularity order instead of every row
+        # (ties: popularity order is by index among equal counts, the documented rule)
+        n, b = len(self.popularity_), len(queries)
+        return PriorScores(sp.csr_array((b, n), dtype=np.float32), np.ones(b, np.float32),
+                           np.zeros(b, np.float32), self.prior_)
