@@ -49,9 +49,15 @@ def cli_markdown() -> str:
     root = typer.main.get_command(app)
     out = [
         "# CLI reference\n",
-        "Generated from the Typer app at documentation build time. Bad input (missing file, "
-        "malformed record, unknown option or model) prints one line `apc: error: ...` naming "
-        "the file, record and field, and exits with status 2.\n",
+        "Generated from the Typer app at documentation build time. Every error a user can "
+        "cause (a missing, unreadable or non-UTF-8 file, a malformed record, TOML, JSON, "
+        "parquet or pickle, an unknown option or model, an output that cannot be written or "
+        "would destroy an input, a full or read-only disk) prints one line "
+        "`apc: error: ...` naming the file, record and field, writes nothing, and exits with "
+        "status 2; outputs are checked before the work starts. A usage error (a missing or "
+        "malformed option) shows click's box, ends with `Try 'apc COMMAND --help'` and also "
+        "exits with status 2. Warnings print as one line `apc: warning: ...`; anything else "
+        "is a bug in apc and keeps its traceback.\n",
     ]
     _render(root, ["apc"], 2, out)
     return "\n".join(out)
