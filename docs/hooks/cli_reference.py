@@ -55,7 +55,7 @@ def cli_markdown() -> str:
         "would destroy an input, a full or read-only disk) prints one line "
         "`apc: error: ...` naming the file, record and field, writes nothing, and exits with "
         "status 2; outputs are checked before the work starts. A usage error (a missing or "
-        "malformed option) shows click's box, ends with `Try 'apc COMMAND --help'` and also "
+        "malformed option) shows click's box under `Try 'apc COMMAND --help' for help.` and "
         "exits with status 2. Warnings print as one line `apc: warning: ...`; anything else "
         "is a bug in apc and keeps its traceback.\n",
     ]
