@@ -55,6 +55,8 @@ def run(
     s = load_suite(find(suite, "suite"))
     out = out or Path("runs") / s.name
     check_writable_output(out, "dir")
+    if not no_cache:
+        check_writable_output(cache, "dir")
     options = {"num_cpus": ray_cpus} if executor == "ray" and ray_cpus else None
     result = run_suite(
         s,

@@ -30,6 +30,7 @@ def reproduce(
 
     if out is not None:
         check_writable_output(out, "dir", inputs=[file])
+    check_writable_output(cache, "dir")
     from apc.resources import find
 
     res = run_reproduction(

@@ -386,6 +386,13 @@ def _rec(ws: Path, fx: Fx, *extra, seeds=None) -> list:
 
 
 ROWS: list[Row] = _output_rows() + [
+    # the cache is an output too
+    Row("bench-run/cache-parent-is-a-file",
+        lambda ws, fx: ["bench", "run", fx.suite, "-o", ws / "out", "--cache",
+                        user_file(ws) / "cache", "--no-plots"], "not a folder"),
+    Row("reproduce/cache-is-a-file",
+        lambda ws, fx: ["reproduce", fx.recipe, "-o", ws / "out", "--cache", user_file(ws)],
+        "not a folder"),
     # bench report writes into the run folder
     Row("bench-report/read-only-run", _report_readonly, ("permission denied", "read-only"),
         as_nobody=True),
