@@ -295,6 +295,30 @@ def topn_mask(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n: int)
     if n <= 0:
         return keep
     data = np.asarray(data)
+    indices = np.asarray(indices)
+    # rows up to 64 n long would get chunks of one or two entries (no pruning): one sort
+    # of packed (row | descending value | tie key) uint64 keys ranks them all at once
+    sortable = (data.dtype == np.float32 and len(indices) and indices.dtype.kind in "iu"
+                and int(indices.min()) >= 0)
+    if sortable:
+        short = lengths[long_rows] <= 64 * n
+        tb = max(1, int(indices.max())).bit_length()
+        rb = max(1, int(short.sum()) - 1).bit_length()
+        if short.any() and rb + 32 + tb <= 64:
+            rows_s = long_rows[short]
+            entry = expand_ranges(indptr[rows_s], lengths[rows_s])
+            row = np.repeat(np.arange(len(rows_s), dtype=np.uint64), lengths[rows_s])
+            tb64 = np.uint64(tb)
+            code = _descending_bits(data[entry] + np.float32(0.0))  # -0.0 ties with 0.0
+            key = ((row << (tb64 + np.uint64(32))) | (code.astype(np.uint64) << tb64)
+                   | indices[entry].astype(np.uint64))
+            order = np.argsort(key)
+            row = row[order]
+            rank = np.arange(len(row)) - np.searchsorted(row, row)
+            keep[entry[order[rank < n]]] = True
+            long_rows = long_rows[~short]
+            if len(long_rows) == 0:
+                return keep
     lens = lengths[long_rows]
     # work on the long rows' entries, compacted so that their chunks are contiguous
     entry = expand_ranges(indptr[long_rows], lens)  # positions in ``data``
@@ -327,7 +351,7 @@ def topn_mask(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n: int)
         tie = d[idx] == tau[idx_row]
         cand = np.concatenate([cand, idx[tie]])
         cand_row = np.concatenate([cand_row, idx_row[tie]])
-    cols = np.asarray(indices)[entry[cand]]
+    cols = indices[entry[cand]]
     order = np.lexsort((cols, -d[cand], cand_row))
     cand, cand_row = cand[order], cand_row[order]
     rank = np.arange(len(cand)) - np.searchsorted(cand_row, np.arange(len(long_rows)))[cand_row]
@@ -379,10 +403,11 @@ def _sparse_top_k_rows(s, k: int, exclude, prior: Prior | None, w, c):
     Outside its support row ``b`` scores ``f_b(j) = fl(fl(w_b p_j) + c_b)`` (0 for a
     plain sparse block), which does not increase along the prior order (the index order
     without a prior), so the best ``k`` of those are the first ``k`` tracks in that
-    order that are neither stored nor excluded ("members"). With the members' ranks
-    sorted, ``r_(0) < r_(1) < ...``, the prefix needed has length ``k + t`` where
-    ``t = #{i : r_(i) - i < k}`` (``r_(i) - i`` never decreases). A row whose ``k``
-    best stored values all beat ``f_b`` of the first track needs no prefix at all.
+    order that are neither stored nor excluded ("members"); fewer when ``beat`` stored
+    values exceed ``f_b`` of the first track (they outrank every padding track), so a row
+    needs ``need = k - beat`` of them. With the members' ranks sorted,
+    ``r_(0) < r_(1) < ...``, the prefix holding them has length ``need + t`` where
+    ``t = #{i : r_(i) - i < need}`` (``r_(i) - i`` never decreases).
     """
     b, n = s.shape
     out_items = np.full((b, k), -1, dtype=np.int32)
@@ -437,8 +462,10 @@ def _sparse_top_k_rows(s, k: int, exclude, prior: Prior | None, w, c):
         srt = np.sort(mem_row * n + mem_rank)
         mem_row, mem_rank = srt // n, srt % n
         pos = np.arange(len(srt), dtype=np.int64) - np.searchsorted(mem_row, np.arange(b))[mem_row]
-        t = np.bincount(mem_row[mem_rank - pos < k], minlength=b)
-        m = np.where(pad, np.minimum(n, k + t), 0)
+        # stored values above the bound beat every padding track: only k - beat are needed
+        need = k - beat
+        t = np.bincount(mem_row[mem_rank - pos < need[mem_row]], minlength=b)
+        m = np.where(pad, np.minimum(n, need + t), 0)
         inside = mem_rank < m[mem_row]
         # the prefix of each padded row, minus its members (flagged by a scatter)
         start = np.cumsum(m) - m
