@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from apc.models._topk import Prior, PriorScores, top_k
+from apc.models._topk import Prior, PriorScores, top_k, topn_mask
 
 
 def test_ties_break_by_lower_index_and_exclusion():
@@ -169,3 +169,22 @@ def test_not_2d_is_refused():
 
     with pytest.raises(ValueError, match="2-D"):
         top_k(np.zeros(3, np.float32), 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 300), min_size=1, max_size=5), st.integers(1, 4),
+       st.sampled_from([np.float32, np.float64]), st.integers(0, 2**31))
+def test_topn_mask_equals_lexsort(lengths, n, dtype, seed):
+    # rows up to 64 n long take the packed-key sort, longer rows the chunk pruning
+    # (issue 13); both must keep exactly the first n of (value desc, key asc)
+    rng = np.random.default_rng(seed)
+    lengths = np.array(lengths)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    data = rng.choice(np.array([0.0, -0.0, 1.0, 0.5, -2.0, 3.0]), indptr[-1]).astype(dtype)
+    keys = np.concatenate([rng.permutation(1000)[:m] for m in lengths])  # distinct per row
+    keep = topn_mask(indptr, keys, data, n)
+    want = np.zeros(len(data), dtype=bool)
+    for r in range(len(lengths)):
+        lo, hi = indptr[r], indptr[r + 1]
+        want[lo + np.lexsort((keys[lo:hi], -data[lo:hi].astype(np.float64)))[:n]] = True
+    assert (keep == want).all()
