@@ -14,6 +14,7 @@ from apc.evaluation.protocols import (
     MPDChallenge,
     NextTrack,
     make_protocol,
+    make_queries,
 )
 
 
@@ -122,6 +123,18 @@ def test_seed_repeat_targets_removed():
     assert split.queries.playlist_ids.tolist() == [0]
     assert split.report.counts["seed_repeat_targets_dropped"] == 1
     assert split.train.tracks["track_id"][split.queries.target(0)].tolist() == ["c"]
+
+
+def test_repeated_seed_track_kept_at_its_last_occurrence():
+    # issue 13: a just-replayed track is the most recent one (session-rec, docs/models/knn.md),
+    # so the seed [a, b, c, b] reads [a, c, b], not [a, b, c]
+    a, b, c, d = range(4)
+    counts: dict[str, int] = {}
+    q = make_queries(2, np.array([0, 0, 0, 0, 1, 1]), np.array([a, b, c, b, d, d]),
+                     np.array([0, 1]), np.array([d, a]), np.arange(4), 4, counts,
+                     playlist_ids=np.array([7, 8]))
+    assert q.seed(0).tolist() == [a, c, b] and q.seed(1).tolist() == [d]
+    assert q.last_seed().tolist() == [b, d]
 
 
 def test_continuation_seed_length_and_weak(pl):

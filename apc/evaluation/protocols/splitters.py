@@ -80,6 +80,16 @@ def _dedupe_keep_first(q: np.ndarray, items: np.ndarray, n: int) -> np.ndarray:
     return keep
 
 
+def _dedupe_keep_last(q: np.ndarray, items: np.ndarray, n: int) -> np.ndarray:
+    """Bool mask of the last occurrence of each (query, item) pair (order preserved)."""
+    keep = np.zeros(len(q), dtype=bool)
+    if len(q):
+        key = q.astype(np.int64) * n + items
+        _, last = np.unique(key[::-1], return_index=True)
+        keep[len(q) - 1 - last] = True
+    return keep
+
+
 def make_queries(
     n_queries: int,
     seed_q: np.ndarray,
@@ -131,7 +141,8 @@ def make_queries(
     Returns
     -------
     Queries
-        The surviving queries, renumbered in order; seeds are de-duplicated too.
+        The surviving queries, renumbered in order; seeds are de-duplicated too, each
+        track kept at its last occurrence (``[a, b, a]`` becomes ``[b, a]``).
     """
     s_new = remap[seed_items] if len(seed_items) else np.empty(0, np.int64)
     t_new = remap[target_items] if len(target_items) else np.empty(0, np.int64)
@@ -155,7 +166,9 @@ def make_queries(
     first = _dedupe_keep_first(target_q, t_new, n)
     counts["repeated_targets_dropped"] = int((~first).sum())
     target_q, t_new = target_q[first], t_new[first]
-    seed_q_dedup = _dedupe_keep_first(seed_q, s_new, n)
+    # a replayed seed track counts where it was last played: order-aware models (V-SKNN,
+    # STAN, Markov's last track, the sequence models) read recency from the seed order
+    seed_q_dedup = _dedupe_keep_last(seed_q, s_new, n)
     seed_q, s_new = seed_q[seed_q_dedup], s_new[seed_q_dedup]
     n_t = np.bincount(target_q, minlength=n_queries)
     alive &= n_t > 0
