@@ -21,6 +21,7 @@ mounts in a user namespace (``unshare``), skipped where the kernel does not allo
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pickle
@@ -648,11 +649,17 @@ def test_bad_input(row: Row, fx: Fx, ws: Path, monkeypatch):
 
 
 # ---------------------------------------------------------------------------- real mounts
+@functools.cache
 def _unshare_ok() -> bool:
+    """Whether a user namespace may mount here, and this Python still runs inside it."""
     if shutil.which("unshare") is None or sys.platform != "linux":
         return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs none /mnt 2>/dev/null"
-                            " || mount -t tmpfs none /tmp"], capture_output=True)
+    with tempfile.TemporaryDirectory() as d:
+        probe = subprocess.run(
+            ["unshare", "-rm", "sh", "-c",
+             f"mount -t tmpfs none {d} && exec {sys.executable} -c pass"],
+            capture_output=True,
+        )
     return probe.returncode == 0
 
 
@@ -674,7 +681,7 @@ MOUNT_ROWS = [
 @pytest.mark.parametrize("cmd", [c for c, _ in MOUNT_ROWS], ids=[c for c, _ in MOUNT_ROWS])
 def test_bad_output_filesystem(mount: str, cmd: str, fx: Fx, ws: Path):
     if not _unshare_ok():
-        pytest.skip("no user namespaces here (unshare -rm): cannot mount a test file system")
+        pytest.skip("cannot mount a test file system in a user namespace here (unshare -rm)")
     d = ws / "mnt"
     d.mkdir()
     argv = [str(a) for a in dict(MOUNT_ROWS)[cmd](d, fx)]
