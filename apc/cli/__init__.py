@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 from apc.errors import ApcInputError
 
 # errno values that mean "the user's path or machine", not a bug in apc
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG}
 _USER_ERRNOS = {
     errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EEXIST,
     errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENAMETOOLONG, errno.ENOTEMPTY,
@@ -71,7 +72,11 @@ def error_line(exc: BaseException) -> str | None:
     elif isinstance(exc, OSError) and (exc.filename is not None or exc.errno in _USER_ERRNOS):
         what = exc.strerror or str(exc)
         if exc.filename is None:
-            msg = what
+            # a full or read-only disk found mid-write names no file: name the outputs
+            from apc.cli._common import checked_outputs
+
+            outputs = ", ".join(str(p) for p in checked_outputs())
+            msg = f"{outputs}: {what}" if outputs and exc.errno in _WRITE_ERRNOS else what
         elif exc.filename2 is not None:
             msg = f"{exc.filename} -> {exc.filename2}: {what}"
         else:
@@ -117,6 +122,9 @@ class ApcGroup(TyperGroup):
             With code 2 on an error :func:`error_line` knows; any other exception (a
             bug) propagates with its traceback.
         """
+        from apc.cli._common import checked_outputs
+
+        checked_outputs().clear()  # this command's own outputs only
         try:
             with warnings.catch_warnings():
                 warnings.showwarning = _show_warning

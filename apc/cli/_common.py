@@ -64,6 +64,21 @@ def dict_table(d: dict[str, Any], *, title: str | None = None) -> Table:
     return table
 
 
+_CHECKED: list[Path] = []
+
+
+def checked_outputs() -> list[Path]:
+    """Return the outputs this command checked (error messages name them on a full disk).
+
+    Returns
+    -------
+    list of Path
+        In the order :func:`check_writable_output` saw them; the CLI clears the list
+        before each command.
+    """
+    return _CHECKED
+
+
 def check_writable_output(
     path: str | Path,
     kind: Literal["file", "dir"] = "file",
@@ -124,6 +139,7 @@ def check_writable_output(
     if not os.access(folder, os.W_OK | os.X_OK):
         why = "read-only file system" if _read_only_fs(folder) else "permission denied"
         raise ApcInputError(f"cannot write in folder {folder} ({why})", file=str(path))
+    _CHECKED.append(path)
     return path
 
 

@@ -698,6 +698,7 @@ def test_bad_output_filesystem(mount: str, cmd: str, fx: Fx, ws: Path):
     assert len(lines) == 1 and lines[0].startswith("apc: error: "), proc.stderr
     want = "read-only" if mount == "read-only-fs" else "no space"
     assert want in lines[0].lower(), lines[0]
+    assert str(d) in lines[0], lines[0]  # names the output, even when the OS error does not
     assert proc.stdout.split("LEFT:", 1)[1].split() == [], proc.stdout  # no temp debris
 
 
