@@ -86,16 +86,18 @@ def member(values: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n_values
     distinct : np.ndarray, optional
         int64 ``(Q,)`` filled with the number of distinct values in each row's set.
     positions : bool, default False
-        Return the row-major ``(rows, cols)`` of the member cells instead of a matrix.
+        Return the row-major ``(rows, cols, first)`` of the member cells instead of a
+        matrix; ``first`` marks the leftmost cell of each value in its row.
 
     Returns
     -------
     np.ndarray or tuple of np.ndarray
-        bool ``(Q, W)``, or int64 ``(rows, cols)`` when ``positions``.
+        bool ``(Q, W)``, or int64 ``rows``, ``cols`` and bool ``first`` when
+        ``positions``.
     """
     q, w = values.shape
     out = None if positions else np.zeros((q, w), dtype=bool)
-    found_rows, found_cols = [], []
+    found_rows, found_cols, found_first = [], [], []
     if distinct is not None:
         distinct[:] = 0
     if q and len(indices):
@@ -103,6 +105,7 @@ def member(values: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n_values
         step = _block_rows(n_values)
         flat = np.zeros(step * width, dtype=bool)
         where = np.zeros(step * width, dtype=np.int64) if distinct is not None else None
+        seen = np.zeros(step * width, dtype=np.int32) if positions else None
         small = values.dtype.itemsize <= 4 and step * width < np.iinfo(np.int32).max
         offsets = np.arange(step, dtype=np.int32 if small else np.int64) * width
         set_rows = np.repeat(np.arange(q, dtype=np.int64), np.diff(indptr))  # once, not per block
@@ -116,6 +119,12 @@ def member(values: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n_values
                 block = flat[values[start:stop] + offsets[: stop - start, None]]
                 if positions:
                     r, c = np.nonzero(block)
+                    # leftmost cell of a repeated value: write right to left (contiguous
+                    # operands, so in order) and keep the cells that read themselves back
+                    cell = r.astype(np.int64) * width + values[start + r, c]
+                    order = np.arange(len(r), dtype=np.int32)
+                    seen[np.ascontiguousarray(cell[::-1])] = np.ascontiguousarray(order[::-1])
+                    found_first.append(seen[cell] == order)
                     found_rows.append(r + start)
                     found_cols.append(c)
                 else:
@@ -129,9 +138,10 @@ def member(values: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n_values
     if not positions:
         return out
     if not found_rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, bool)
     return (np.concatenate(found_rows).astype(np.int64, copy=False),
-            np.concatenate(found_cols).astype(np.int64, copy=False))
+            np.concatenate(found_cols).astype(np.int64, copy=False),
+            np.concatenate(found_first))
 
 
 def first_occurrence(values: np.ndarray, n_values: int) -> np.ndarray:
@@ -234,15 +244,8 @@ class Hits:
             raise ValueError(f"{q} recommendation lists for {len(indptr) - 1} target rows")
         self.target_indptr, self.target_indices, self.n_target_ids = indptr, indices, n_t
         ids = self.ids if n_t == self.n_tracks else clean_ids(self.items, n_t)
-        r, c = member(ids, indptr, indices.astype(ids.dtype, copy=False), n_t,
-                      distinct=self.n_targets, positions=True)
-        first = np.ones(len(r), dtype=bool)
-        if len(r):
-            keys = r * (n_t + 1) + ids[r, c]
-            _, idx = np.unique(keys, return_index=True)  # index of the leftmost rank
-            if len(idx) < len(keys):
-                first[:] = False
-                first[idx] = True
+        r, c, first = member(ids, indptr, indices.astype(ids.dtype, copy=False), n_t,
+                             distinct=self.n_targets, positions=True)
         self.rows, self.cols = r[first], c[first]
         self.repeat_rows, self.repeat_cols = r[~first], c[~first]
 
