@@ -39,6 +39,13 @@ SIMILARITIES = ("cosine", "jaccard", "overlap", "dot")
 SAMPLINGS = ("recent", "random", "popular")
 WEIGHTINGS = ("none", "vsknn", "stan")
 DECAYS = ("linear", "quadratic", "log", "harmonic", "none")
+#: V-SKNN's vote decays: session-rec's ``*_score`` functions, then the seed decays reused
+MATCH_DECAYS = ("harmonic", "log", "linear", "quadratic", "none") + tuple(
+    f"seed-{d}" for d in DECAYS if d != "none")
+IDF_COUNTS = ("playlists", "entries")
+# the smallest positive float32: a vote too small for float32 is stored as this, so a
+# track some neighbour voted for still ranks above every track none voted for
+_TINY32 = np.float32(np.finfo(np.float32).smallest_subnormal)
 _SECONDS_PER_DAY = 86400.0
 
 
@@ -49,7 +56,11 @@ def position_decay(kind: str, steps_back: np.ndarray, length: np.ndarray) -> np.
     With :math:`r` = steps back (0 for the most recent track) and :math:`L` the seed
     length: ``linear`` :math:`1 - r/L`, ``quadratic`` :math:`(1 - r/L)^2`, ``log``
     :math:`\log 1.7 / \log(r + 1.7)`, ``harmonic`` :math:`1/(r+1)`, ``none`` 1. All give
-    the most recent track weight 1 (the decays of session-rec's V-SKNN, rescaled so).
+    the most recent track weight 1. ``linear`` and ``quadratic`` are session-rec's V-SKNN
+    seed weightings ``div`` and ``quadratic`` exactly; ``log`` is its ``log``,
+    :math:`1/\log_{10}(r + 1.7)`, times the constant :math:`\log_{10} 1.7` (a common
+    factor of all seed weights changes no list under the cosine and ``dot``
+    similarities).
 
     Parameters
     ----------
@@ -82,6 +93,53 @@ def position_decay(kind: str, steps_back: np.ndarray, length: np.ndarray) -> np.
         w = 1.0 / (r + 1.0)
     elif kind == "none":
         w = np.ones_like(r)
+    else:  # pragma: no cover - validated before
+        raise ValueError(kind)
+    return w.astype(np.float32)
+
+
+def match_decay(kind: str, steps_back: np.ndarray, length: np.ndarray) -> np.ndarray:
+    r"""Scale of a V-SKNN vote by the position of the most recent seed track matched.
+
+    With :math:`s = r + 1` (1 for the most recent seed track), these are session-rec's
+    V-SKNN ``weighting_score`` functions: ``harmonic`` :math:`1/s` (its ``div``, the
+    default), ``log`` :math:`1/\log_{10}(s + 1.7)`, ``linear`` :math:`1 - 0.1 s` for
+    :math:`s \le 100`, else 0 (negative from :math:`s = 11` on, as there),
+    ``quadratic`` :math:`1/s^2` and ``none`` 1. ``seed-<name>`` applies the seed decay
+    ``<name>`` of :func:`position_decay` instead (e.g. ``seed-linear``: :math:`1 - r/L`).
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`MATCH_DECAYS`.
+    steps_back : np.ndarray
+        :math:`r` of the most recent matched seed track.
+    length : np.ndarray
+        :math:`L`, the seed length (used by the ``seed-*`` decays only).
+
+    Returns
+    -------
+    np.ndarray
+        float32 weights, same shape as ``steps_back``.
+
+    Examples
+    --------
+    >>> match_decay("quadratic", np.array([0, 1, 3]), np.array([4, 4, 4])).tolist()
+    [1.0, 0.25, 0.0625]
+    """
+    if kind.startswith("seed-"):
+        return position_decay(kind[len("seed-"):], steps_back, length)
+    step = np.asarray(steps_back, dtype=np.float64) + 1.0
+    if kind == "harmonic":
+        w = 1.0 / step
+    elif kind == "log":
+        w = 1.0 / np.log10(step + 1.7)
+    elif kind == "linear":
+        w = np.where(step <= 100, 1.0 - 0.1 * step, 0.0)
+    elif kind == "quadratic":
+        w = 1.0 / (step * step)
+    elif kind == "none":
+        w = np.ones_like(step)
     else:  # pragma: no cover - validated before
         raise ValueError(kind)
     return w.astype(np.float32)
@@ -153,6 +211,15 @@ def _dedup_last(indptr: np.ndarray, items: np.ndarray, n_cols: int):
     return d_indptr, d_items, d_pos.astype(np.int32)
 
 
+def _to_float32(scores: sp.csr_array) -> sp.csr_array:
+    """float32 votes; a positive vote below float32's range becomes the smallest one."""
+    if scores.dtype == np.float32:
+        return scores
+    data = scores.data.astype(np.float32)
+    data[(data == 0) & (scores.data > 0)] = _TINY32
+    return sp.csr_array((data, scores.indices, scores.indptr), shape=scores.shape)
+
+
 # --------------------------------------------------------------------------- playlist k-NN
 @dataclass(frozen=True)
 class KNNConfig:
@@ -175,12 +242,17 @@ class KNNConfig:
         "linear", choices=DECAYS, doc="V-SKNN seed-position weights (see position_decay)."
     )
     match_decay: str = param(
-        "harmonic", choices=DECAYS, doc="V-SKNN: scale of a neighbour's vote by the position "
-        "of the most recent seed track it contains (harmonic: 1 / (steps back + 1)).",
+        "harmonic", choices=MATCH_DECAYS, doc="V-SKNN: scale of a neighbour's vote by the "
+        "position of the most recent seed track it contains (see match_decay; harmonic: "
+        "1 / (steps back + 1), session-rec's div).",
     )
     idf_weight: float = param(
         0.0, ge=0, doc="lambda_idf: boost rare tracks by 1 + lambda_idf log(P / pop(t)) "
         "(V-SKNN/VSTAN).",
+    )
+    idf_count: str = param(
+        "playlists", choices=IDF_COUNTS, doc="pop(t) of the IDF: the playlists holding t "
+        "(playlists) or t's entries, repeats included (entries: session-rec's row count).",
     )
     lambda_spw: float = param(1.02, gt=0, doc="STAN decay of the seed position.")
     lambda_snh: float | None = param(
@@ -188,6 +260,10 @@ class KNNConfig:
     )
     lambda_inh: float | None = param(
         2.05, gt=0, doc="STAN decay of the position in the neighbour (None: off)."
+    )
+    lambda_ipw: float | None = param(
+        None, gt=0, doc="VSTAN decay of a vote by the position of the most recent seed "
+        "track the neighbour holds (None: off, as in STAN).",
     )
     seed: int = param(0, ge=0, doc='Seed of sampling="random".')
 
@@ -275,13 +351,16 @@ class PlaylistKNN(ScoringRecommender):
     def _expands(self) -> bool:
         """Whether a vote depends on the track's neighbour (needs the per-entry path)."""
         if self.weighting == "stan":
-            return self.lambda_inh is not None
+            return self.lambda_inh is not None or self.lambda_ipw is not None
         return self.weighting == "vsknn" and self.match_decay != "none"
 
     def _fit(self, train: Playlists, features) -> None:
         n_playlists = len(train)
         d_indptr, d_items, d_pos = _dedup_last(train.indptr, train.items, train.n_tracks)
-        ones = np.ones(len(d_items), dtype=np.float32)
+        # STAN's seed weights exp(-r / lambda_spw) leave float32 from r ~ 105 lambda_spw
+        # on: its overlaps and similarities are computed in float64
+        dtype = np.float64 if self.weighting == "stan" else np.float32
+        ones = np.ones(len(d_items), dtype=dtype)
         self.playlists_ = sp.csr_array((ones, d_items, d_indptr),
                                        shape=(n_playlists, train.n_tracks))
         self.playlists_t_ = sp.csr_array(self.playlists_.T)  # (n_tracks, P)
@@ -289,7 +368,10 @@ class PlaylistKNN(ScoringRecommender):
         self.positions_ = d_pos if self._expands() else None
         self.idf_ = None
         if self.idf_weight > 0:
-            pop = np.diff(self.playlists_t_.indptr).astype(np.float64)
+            if self.idf_count == "entries":
+                pop = np.bincount(train.items, minlength=train.n_tracks).astype(np.float64)
+            else:
+                pop = np.diff(self.playlists_t_.indptr).astype(np.float64)
             self.idf_ = np.where(pop > 0, np.log(max(1, n_playlists) / np.maximum(pop, 1)),
                                  0.0).astype(np.float32)
         stamps = _timestamps(train.meta)
@@ -329,7 +411,7 @@ class PlaylistKNN(ScoringRecommender):
         if self.weighting == "vsknn":
             w = position_decay(self.decay, steps_back, lengths[rows])
         elif self.weighting == "stan":
-            w = np.exp(-steps_back / self.lambda_spw).astype(np.float32)
+            w = np.exp(-steps_back / self.lambda_spw)  # float64: see _fit
         else:
             w = np.ones(len(items), dtype=np.float32)
         return indptr, items, w, pos, lengths
@@ -340,7 +422,7 @@ class PlaylistKNN(ScoringRecommender):
         seeds = sp.csr_array((s_w, s_items, s_indptr), shape=(b, n_tracks))
         dot = sp.csr_array(seeds @ self.playlists_t_)  # (B, P): weighted overlaps
         rows = np.repeat(np.arange(b), np.diff(dot.indptr))
-        cols, inter = dot.indices, dot.data.astype(np.float32)
+        cols, inter = dot.indices, dot.data
         if self.sample_size is not None:  # SKNN candidate sampling
             if self.sampling == "random":
                 qkey = _query_keys(queries.playlist_ids)[rows]
@@ -363,25 +445,28 @@ class PlaylistKNN(ScoringRecommender):
             scores = sp.csr_array(neighbours @ self.playlists_)
             if self.idf_ is not None:
                 scores = sp.csr_array(scores.multiply(1.0 + self.idf_weight * self.idf_))
-            return scores
-        return self._score_entries(rows, cols, sim, s_indptr, s_items, s_pos, seed_len,
-                                   n_tracks)
+        else:
+            scores = self._score_entries(rows, cols, sim, s_indptr, s_items, s_pos,
+                                         seed_len, n_tracks)
+        return _to_float32(scores)
 
     def _similarity_values(self, rows, cols, inter, s_indptr, s_w) -> np.ndarray:
+        """Similarities (float32; float64 for STAN, whose seed weights need the range)."""
         seg = np.repeat(np.arange(len(s_indptr) - 1), np.diff(s_indptr))
         b = len(s_indptr) - 1
         plen = self.lengths_[cols]
         if self.similarity == "cosine":
             norm = np.sqrt(np.bincount(seg, weights=s_w.astype(np.float64) ** 2, minlength=b))
-            return (inter / (norm[rows] * np.sqrt(plen))).astype(np.float32)
-        if self.similarity == "jaccard":
+            sim = inter / (norm[rows] * np.sqrt(plen))
+        elif self.similarity == "jaccard":
             sq = np.bincount(seg, weights=s_w.astype(np.float64) ** 2, minlength=b)
-            return (inter / (sq[rows] + plen - inter)).astype(np.float32)
-        if self.similarity == "overlap":
+            sim = inter / (sq[rows] + plen - inter)
+        elif self.similarity == "overlap":
             l1 = np.bincount(seg, weights=s_w.astype(np.float64), minlength=b)
-            return (inter / np.minimum(l1[rows], plen)).astype(np.float32)
-        distinct = np.diff(s_indptr).astype(np.float64)  # "dot"
-        return (inter / distinct[rows]).astype(np.float32)
+            sim = inter / np.minimum(l1[rows], plen)
+        else:  # "dot"
+            sim = inter / np.diff(s_indptr).astype(np.float64)[rows]
+        return sim.astype(self.playlists_.dtype)
 
     def _score_entries(self, rows, cols, sim, s_indptr, s_items, s_pos, seed_len, n_tracks):
         """Votes that depend on the candidate's neighbour: one scatter-add over entries."""
@@ -397,21 +482,24 @@ class PlaylistKNN(ScoringRecommender):
         at = np.minimum(np.searchsorted(s_key, key), max(0, len(s_key) - 1))
         match = s_key[at] == key if len(s_key) else np.zeros(len(key), bool)
         seg = np.cumsum(plen) - plen  # first entry of each neighbour
-        weight = sim.astype(np.float32)
-        if self.weighting == "vsknn":
+        weight = sim  # float64 for STAN (see _fit), float32 otherwise
+        if self.weighting == "vsknn" or self.lambda_ipw is not None:
             seed_pos = np.where(match, s_pos[at], -1)
             last_match = np.maximum.reduceat(seed_pos, seg)  # most recent seed track in p
             steps_back = seed_len[rows] - 1 - last_match
-            weight = weight * position_decay(self.match_decay, steps_back, seed_len[rows])
+            if self.weighting == "vsknn":
+                weight = weight * match_decay(self.match_decay, steps_back, seed_len[rows])
+            else:  # VSTAN's lambda_ipw
+                weight = weight * np.exp(-steps_back / self.lambda_ipw)
         w = weight[pair]
-        if self.weighting == "stan":
+        if self.weighting == "stan" and self.lambda_inh is not None:
             npos = self.positions_[entry]
             anchor = np.maximum.reduceat(np.where(match, npos, -1), seg)  # last match in p
-            w = w * np.exp(-np.abs(npos - anchor[pair]) / self.lambda_inh).astype(np.float32)
+            w = w * np.exp(-np.abs(npos - anchor[pair]) / self.lambda_inh)
         if self.idf_ is not None:
             w = w * (1.0 + self.idf_weight * self.idf_[items])
         b = len(s_indptr) - 1
-        scores = sp.csr_array((w.astype(np.float32), (rows[pair], items)), shape=(b, n_tracks))
+        scores = sp.csr_array((w, (rows[pair], items)), shape=(b, n_tracks))
         scores.sum_duplicates()
         return scores
 

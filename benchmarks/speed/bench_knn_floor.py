@@ -117,7 +117,8 @@ def main() -> None:
             wall[name].append(time.perf_counter() - w0)
 
     n_q = len(queries)
-    hr = {name: compute_metrics(lists, queries, metrics=["hit"], ks=[args.k])[f"hit@{args.k}"].mean()
+    hit = f"hit@{args.k}"
+    hr = {name: compute_metrics(lists, queries, metrics=["hit"], ks=[args.k])[hit].mean()
           for name, lists in (("floor", floor), ("apc", recs))}
     have = floor >= 0
     same = float(np.mean(np.all(~have | (floor == recs), axis=1)))

@@ -12,7 +12,7 @@ from apc.data import Playlists
 from apc.errors import ApcInputError, DataWarning, ParameterWarning
 from apc.models._similarity import cooccurrence_topn, topn_per_row
 from apc.models.fallback import TitleFallback
-from apc.models.knn import ItemKNN, PlaylistKNN, position_decay
+from apc.models.knn import ItemKNN, PlaylistKNN, match_decay, position_decay
 from apc.models.registry import create_model
 from apc.testing import RecommenderContract, checkerboard, queries_from
 
@@ -211,12 +211,25 @@ def test_sampling_popular_and_random():
     assert len(picks) > 1  # different seeds draw different candidates
 
 
+# session-rec's V-SKNN vote decays (vsknn.py, *_score) of step = steps back + 1
+SESSION_REC_MATCH = {
+    "harmonic": lambda step: 1 / step,
+    "log": lambda step: 1 / math.log10(step + 1.7),
+    "linear": lambda step: 1 - 0.1 * step if step <= 100 else 0,
+    "quadratic": lambda step: 1 / (step * step),
+}
+
+
 def reference_knn(pl, seeds, *, k, similarity="cosine", weighting="none", decay="linear",
-                  match_decay="harmonic", idf_weight=0.0, lambda_spw=1.02, lambda_inh=None):
+                  match_decay="harmonic", idf_weight=0.0, idf_count="playlists",
+                  lambda_spw=1.02, lambda_inh=None, lambda_ipw=None):
     """Per-query, per-playlist loops over the documented formulas (float64)."""
     sets = [set(pl[p].tolist()) for p in range(len(pl))]
     last = [{t: i for i, t in enumerate(pl[p].tolist())} for p in range(len(pl))]
-    pop = Counter(t for s in sets for t in s)
+    if idf_count == "entries":  # session-rec: rows per item
+        pop = Counter(pl.items.tolist())
+    else:
+        pop = Counter(t for s in sets for t in s)
     out = np.zeros((len(seeds), pl.n_tracks))
     for q, seed in enumerate(seeds):
         L = len(seed)
@@ -241,14 +254,18 @@ def reference_knn(pl, seeds, *, k, similarity="cosine", weighting="none", decay=
                 sim = c / min(sum(w.values()), len(s))
             else:
                 sim = c / len(spos)
-            cands.append((np.float32(sim), p))
+            cands.append((sim if weighting == "stan" else np.float32(sim), p))  # STAN: float64
         cands.sort(key=lambda x: (-x[0], x[1]))
         for sim, p in cands[:k]:
             sim = float(sim)
             shared = [t for t in spos if t in sets[p]]
-            if weighting == "vsknn" and match_decay != "none":
-                r = L - 1 - max(spos[t] for t in shared)
-                sim *= float(position_decay(match_decay, np.array([r]), np.array([L]))[0])
+            r = L - 1 - max(spos[t] for t in shared)
+            if weighting == "vsknn" and match_decay.startswith("seed-"):
+                sim *= float(position_decay(match_decay[5:], np.array([r]), np.array([L]))[0])
+            elif weighting == "vsknn" and match_decay != "none":
+                sim *= SESSION_REC_MATCH[match_decay](r + 1)
+            if weighting == "stan" and lambda_ipw is not None:
+                sim *= math.exp(-r / lambda_ipw)
             anchor = max(last[p][t] for t in shared)
             for t in sets[p]:
                 v = sim
@@ -270,6 +287,14 @@ def reference_knn(pl, seeds, *, k, similarity="cosine", weighting="none", decay=
         {"k": 100, "weighting": "vsknn", "decay": "quadratic", "match_decay": "linear"},
         {"k": 100, "weighting": "stan", "lambda_spw": 1.5, "lambda_inh": 2.0},
         {"k": 100, "weighting": "stan", "lambda_inh": None, "idf_weight": 0.3},
+        {"k": 100, "weighting": "vsknn", "match_decay": "log", "idf_weight": 0.5,
+         "idf_count": "entries"},
+        {"k": 100, "weighting": "vsknn", "match_decay": "quadratic"},
+        {"k": 100, "weighting": "vsknn", "match_decay": "seed-log"},
+        {"k": 5, "weighting": "stan", "lambda_inh": 2.05, "lambda_ipw": 1.5,  # VSTAN
+         "idf_weight": 0.3},
+        {"k": 100, "weighting": "stan", "lambda_inh": None, "lambda_ipw": 2.0,
+         "idf_count": "entries", "idf_weight": 1.0},
     ],
 )
 def test_knn_matches_loop_reference(rng, params):
@@ -464,3 +489,75 @@ def test_position_decay_values():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_allclose(position_decay("none", r, L), [1, 1, 1])
+
+
+def test_match_decay_is_session_rec_exactly():
+    # issue 13: session-rec's vsknn.py *_score of step = steps back + 1 (1, 2, 4, 11, 151)
+    r, L = np.array([0, 1, 3, 10, 150]), np.full(5, 200)
+    np.testing.assert_allclose(match_decay("harmonic", r, L), [1, 1 / 2, 1 / 4, 1 / 11, 1 / 151])
+    np.testing.assert_allclose(match_decay("quadratic", r, L),
+                               [1, 1 / 4, 1 / 16, 1 / 121, 1 / 22801])
+    np.testing.assert_allclose(match_decay("linear", r, L), [0.9, 0.8, 0.6, -0.1, 0.0],
+                               atol=1e-7)  # negative from step 11, 0 past step 100
+    np.testing.assert_allclose(match_decay("log", r, L),  # 1 / log10(step + 1.7)
+                               [2.318229, 1.759938, 1.322970, 0.905958, 0.457909], rtol=1e-6)
+    np.testing.assert_allclose(match_decay("none", r, L), np.ones(5))
+    # the earlier rescaled forms stay available as the seed decays applied to the match
+    np.testing.assert_allclose(match_decay("seed-linear", r, L), 1 - r / 200, rtol=1e-6)
+
+
+def test_vsknn_match_decay_linear_votes_like_session_rec():
+    # seed a b c d e f g h i j k l (12 tracks); p0 = a x shares only a: step 12 ->
+    # 1 - 1.2 = -0.2, a negative vote, as in session-rec; p1 = l y: step 1 -> 0.9
+    seed = list("abcdefghijkl")
+    pl = Playlists.from_sequences([list("ax"), list("ly"), seed])
+    ix = letters(pl)
+    model = PlaylistKNN(n_neighbors=3, weighting="vsknn", decay="none", similarity="dot",
+                        match_decay="linear").fit(pl)
+    s = scores_of(model, pl, [[ix[t] for t in seed]])[0]
+    # dot sim = shared / |h| = 1/12 for p0 and p1 (p2, the seed itself, votes for seeds only)
+    assert s[ix["x"]] == pytest.approx(-0.2 / 12, rel=1e-6)
+    assert s[ix["y"]] == pytest.approx(0.9 / 12, rel=1e-6)
+
+
+def test_idf_count_playlists_default_or_entries():
+    # x is in 2 of 3 playlists, 3 times in all: log(3/2) by playlists (default), log(3/3)
+    # by entries (session-rec's rows per item)
+    pl = Playlists.from_sequences([list("axx"), list("ax"), list("b")])
+    ix = letters(pl)
+    assert PlaylistKNN().idf_count == "playlists"
+    by_pl = PlaylistKNN(idf_weight=1.0).fit(pl)
+    by_rows = PlaylistKNN(idf_weight=1.0, idf_count="entries").fit(pl)
+    assert by_pl.idf_[ix["x"]] == pytest.approx(math.log(3 / 2))
+    assert by_rows.idf_[ix["x"]] == pytest.approx(0.0)
+    assert by_rows.idf_[ix["b"]] == pytest.approx(math.log(3))
+
+
+def test_vstan_lambda_ipw_known_answer():
+    # seed a -> b; p0 = a x matches a (1 step back), p1 = b y matches b (0 back). Without
+    # lambda_inh the votes are sim * exp(-r / lambda_ipw): x / y = exp(-1/spw - 1/ipw)
+    pl = Playlists.from_sequences([list("ax"), list("by")])
+    ix = letters(pl)
+    q = [[ix["a"], ix["b"]]]
+    stan = PlaylistKNN(weighting="stan", lambda_spw=1.0, lambda_inh=None).fit(pl)
+    vstan = PlaylistKNN(weighting="stan", lambda_spw=1.0, lambda_inh=None,
+                        lambda_ipw=0.5).fit(pl)
+    s, v = scores_of(stan, pl, q)[0], scores_of(vstan, pl, q)[0]
+    assert s[ix["x"]] / s[ix["y"]] == pytest.approx(math.exp(-1), rel=1e-6)
+    assert v[ix["x"]] / v[ix["y"]] == pytest.approx(math.exp(-3), rel=1e-6)
+    assert v[ix["y"]] == pytest.approx(s[ix["y"]], rel=1e-6)
+
+
+def test_stan_old_seed_tracks_keep_their_neighbours():
+    # issue 13: exp(-r / lambda_spw) underflowed in float32 from r ~ 107 (lambda_spw 1.02),
+    # so p0, which shares only the oldest of 150 seed tracks, left the pool and its track
+    # z scored 0 (then ranked by index behind the unvoted tracks)
+    seed = [f"s{i:03d}" for i in range(150)]
+    pl = Playlists.from_sequences([[f"u{i}" for i in range(30)], seed[1:], ["s000", "z"]])
+    ix = letters(pl)
+    assert ix["z"] > ix["u0"]  # an index tie-break alone would put u0 first
+    model = PlaylistKNN(weighting="stan").fit(pl)
+    q = queries_from(pl, [[ix[t] for t in seed]], [[ix["z"]]])
+    s = scores_of(model, pl, [[ix[t] for t in seed]])[0]
+    assert s[ix["z"]] > 0
+    assert model.recommend(q, 1).items[0].tolist() == [ix["z"]]
