@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from collections.abc import Iterable
@@ -119,6 +120,15 @@ def check_writable_output(
     from apc._atomic import check_separate
 
     path = Path(path)
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:  # pathlib's resolve() would raise RuntimeError
+            raise ApcInputError("a symbolic link on this path points back to itself",
+                                file=str(path)) from None
+    if path.is_symlink() and not path.exists():
+        raise ApcInputError(f"is a broken symbolic link (to {os.readlink(path)}); remove it "
+                            "or choose another name", file=str(path))
     if kind == "file" and path.is_dir():
         raise ApcInputError("is a folder; give the name of the file to write", file=str(path))
     for source in inputs:

@@ -539,6 +539,12 @@ ROWS: list[Row] = _output_rows() + [
     Row("bench-compare/output-inside-a-run",
         lambda ws, fx: (lambda r: ["bench", "compare", r, fx.run, "-o", r / "results.parquet"])(
             copy(fx.run, ws)), "destroy the input"),
+    Row("fit/output-is-a-symlink-loop",
+        lambda ws, fx: ["fit", fx.corpus, "-m", "popularity", "-o", _link(ws / "m.pkl", "m.pkl")],
+        "points back to itself"),
+    Row("data-synth/output-is-a-broken-symlink",
+        lambda ws, fx: ["data", "synth", _link(ws / "out", ws / "gone"), "--preset", "tiny"],
+        "broken symbolic link"),
     Row("fit/output-is-a-pipe",
         lambda ws, fx: ["fit", fx.corpus, "-m", "popularity", "-o", _fifo(ws / "m.pkl")],
         "pipe"),
@@ -584,6 +590,11 @@ ROWS: list[Row] = _output_rows() + [
         lambda ws, fx: ["data", "synth", ws / "out", "--audio-seconds", "abc"],
         "--audio-seconds", usage=True),
 ]
+
+
+def _link(p: Path, target: str | Path) -> Path:
+    p.symlink_to(target)
+    return p
 
 
 def _fifo(p: Path) -> Path:
