@@ -188,3 +188,25 @@ def test_topn_mask_equals_lexsort(lengths, n, dtype, seed):
         lo, hi = indptr[r], indptr[r + 1]
         want[lo + np.lexsort((keys[lo:hi], -data[lo:hi].astype(np.float64)))[:n]] = True
     assert (keep == want).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from([0.0, 1.0, 2.0, 0.5, -1.0, -np.inf, -0.0]), max_size=14),
+             min_size=1, max_size=6),
+    st.integers(0, 6),
+    st.sampled_from([np.float32, np.float64]),
+)
+def test_topn_mask_equals_sorting_each_row(rows, n, dtype):
+    # float32 rows of similar length take the padded-key path, float64 the chunked one
+    rng = np.random.default_rng(len(rows) * 31 + n)
+    lens = np.array([len(r) for r in rows])
+    indptr = np.concatenate([[0], np.cumsum(lens)])
+    data = np.array([v for r in rows for v in r], dtype=dtype)
+    keys = np.concatenate([rng.permutation(40)[:m] for m in lens]).astype(np.int64)
+    got = topn_mask(indptr, keys, data, n)
+    want = np.zeros(len(data), bool)
+    for a, b in zip(indptr[:-1], indptr[1:], strict=True):
+        order = sorted(range(a, b), key=lambda e: (-data[e], keys[e]))
+        want[order[:n] if b - a > n else order] = True
+    np.testing.assert_array_equal(got, want)
