@@ -13,7 +13,7 @@ from apc.data import Playlists
 from apc.errors import ApcInputError, ParameterWarning
 from apc.models.base import MODEL_FORMAT, ScoringRecommender, corpus_fingerprint, load_model
 from apc.models.popularity import Popularity
-from apc.models.registry import create_model
+from apc.models.registry import available_models, create_model
 from apc.testing import checkerboard, queries_from
 
 
@@ -61,9 +61,9 @@ def test_bad_k_is_an_input_error(k):
         Ones().fit(pl).recommend(queries_from(pl, [[0]], [[1]]), k)
 
 
-@pytest.mark.parametrize("name", ["popularity", "knn", "item-knn", "markov", "sagh", "title"])
+@pytest.mark.parametrize("name", [s.name for s in available_models()])
 @pytest.mark.parametrize("corpus", [[], [[]]], ids=["no-playlists", "no-tracks"])
-def test_fit_on_an_empty_corpus_is_refused(name, corpus):
+def test_fit_on_an_empty_corpus_is_refused_by_every_model(name, corpus):
     with pytest.raises(ApcInputError, match="empty corpus"):
         create_model(name).fit(Playlists.from_sequences(corpus))
 
