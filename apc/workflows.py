@@ -354,8 +354,11 @@ def recommend_to_csv(model_path: str | Path, train_spec: str | Path, seeds: str 
         examples=tuple(read.get("unknown_examples", ())),
     )
     if strict and report.unknown_seed_tracks:
-        raise ApcInputError(f"{report.line()}; drop --strict to recommend anyway",
-                            file=str(seeds))
+        of = "" if report.seed_tracks is None else f" of {report.seed_tracks}"
+        eg = f" (e.g. {', '.join(map(repr, report.examples))})" if report.examples else ""
+        raise ApcInputError(
+            f"{report.unknown_seed_tracks}{of} seed tracks are unknown to the training "
+            f"corpus{eg}; drop --strict to skip them", file=str(seeds))
     recs = model.recommend(queries, k)
     q, r = np.nonzero(recs.items >= 0)
     frame = pd.DataFrame({

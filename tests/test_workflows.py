@@ -30,7 +30,7 @@ def test_recommend_reports_unknown_seeds_and_fallbacks(fitted):
 def test_strict_refuses_unknown_seeds_and_writes_nothing(fitted):
     seeds = fitted / "seeds.txt"
     seeds.write_text("a nope\n")
-    with pytest.raises(ApcInputError, match="1 of 2 seed tracks unknown"):
+    with pytest.raises(ApcInputError, match="1 of 2 seed tracks are unknown .*'nope'"):
         recommend_to_csv(fitted / "m.pkl", fitted / "train", seeds, fitted / "r.csv",
                          strict=True)
     assert not (fitted / "r.csv").exists()
