@@ -330,8 +330,8 @@ class ScoringRecommender:
         start = time.perf_counter()
         self._fit(train, features)
         self.n_tracks_ = train.n_tracks
-        self.corpus_fingerprint_ = corpus_fingerprint(train)
         self.fit_time_ = time.perf_counter() - start
+        self.corpus_fingerprint_ = corpus_fingerprint(train)  # bookkeeping, not fit time
         self.is_fitted_ = True
         return self
 
