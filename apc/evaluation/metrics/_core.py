@@ -181,8 +181,9 @@ def first_occurrence(values: np.ndarray, n_values: int) -> np.ndarray:
     rev = np.tile(cols[::-1], step)
     for start in range(0, q, step):
         stop = min(q, start + step)
-        # a fresh (so contiguous) right-to-left index and contiguous values: NumPy then
-        # assigns in order (a strided or broadcast operand may be walked in memory order)
+        # ravel() gives a contiguous right-to-left index, and the values are contiguous:
+        # NumPy then assigns in order (a strided or broadcast operand may be walked in
+        # memory order instead)
         idx_rev = values[start:stop, ::-1] + offsets[: stop - start, None]
         scratch[idx_rev.ravel()] = rev[: (stop - start) * w]
         out[start:stop] = scratch[idx_rev[:, ::-1]] == cols
@@ -212,6 +213,8 @@ class Hits:
         ``n_tracks`` (never a hit, no artist, no popularity).
     n_targets : np.ndarray
         int64 ``(Q,)``: :math:`|G|`, distinct targets per query.
+    target_indptr, target_indices : np.ndarray
+        The targets in CSR form over ``n_target_ids`` track ids (repeats possible).
     rows, cols : np.ndarray
         int64 ``(H,)``: the hits in row-major order; a track recommended twice is a hit
         only at its first rank.
