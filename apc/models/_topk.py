@@ -424,11 +424,11 @@ def _sparse_top_k_rows(s, k: int, exclude, prior: Prior | None, w, c):
         ex = _canonical(exclude)
         r_e = np.repeat(np.arange(b, dtype=np.int64), np.diff(ex.indptr))
         ex_keys = r_e * n + ex.indices  # sorted and unique (canonical)
-        keep = ~_sorted_member(ex_keys, r_s * n + j_s)
-        r_s, j_s, data = r_s[keep], j_s[keep], data[keep]
         j_e = ex.indices.astype(np.int64)
+        n_ex = int(np.diff(ex.indptr).max())
     else:
-        r_e = j_e = np.empty(0, np.int64)
+        r_e = j_e = ex_keys = np.empty(0, np.int64)
+        n_ex = 0
     # stored entries: the same float32 operations as the dense form
     if prior is None:
         v_s = data + np.float32(0.0)  # -0.0 -> 0.0
@@ -441,23 +441,31 @@ def _sparse_top_k_rows(s, k: int, exclude, prior: Prior | None, w, c):
     v_s[np.isnan(v_s)] = -np.inf
     v_s[v_s == np.inf] = _FMAX
     tie_s = j_s if rank is None else rank[j_s].astype(np.int64)
-    # candidates among the stored entries: the k best of each row (finite only)
+    # candidates among the stored entries: the k best of each row that are not excluded
+    # (finite only) lie among its k + n_ex best, so only those are tested for exclusion
     finite = np.isfinite(v_s)
-    cr, cv, ct = r_s[finite], v_s[finite], tie_s[finite]
+    cr, cv, ct, cj = r_s[finite], v_s[finite], tie_s[finite], j_s[finite]
     ptr = np.zeros(b + 1, dtype=np.int64)
     np.cumsum(np.bincount(cr, minlength=b), out=ptr[1:])
-    top = topn_mask(ptr, ct, cv, k)
-    cr, cv, ct = cr[top], cv[top], ct[top]
+    top = topn_mask(ptr, ct, cv, k + n_ex)
+    cr, cv, ct, cj = cr[top], cv[top], ct[top], cj[top]
+    if n_ex:
+        keep = ~_sorted_member(ex_keys, cr * n + cj)
+        cr, cv, ct = cr[keep], cv[keep], ct[keep]
     # rows whose k best stored values all beat every fallback value need no padding
     beat = np.bincount(cr[cv > bound[cr]], minlength=b)
     pad = beat < k
     parts_r, parts_v, parts_t = [cr], [cv], [ct]
     if pad.any():
-        # members (stored + excluded; disjoint, each distinct per row) by rank
-        mem_row = np.concatenate([r_s, r_e])
-        mem_j = np.concatenate([j_s, j_e])
-        sel = pad[mem_row]
-        mem_row, mem_j = mem_row[sel], mem_j[sel]
+        # members (stored but not excluded, + excluded; distinct per row) by rank
+        sel = pad[r_s]
+        r_m, j_m = r_s[sel], j_s[sel]
+        if n_ex:
+            keep = ~_sorted_member(ex_keys, r_m * n + j_m)
+            r_m, j_m = r_m[keep], j_m[keep]
+        sel = pad[r_e]
+        mem_row = np.concatenate([r_m, r_e[sel]])
+        mem_j = np.concatenate([j_m, j_e[sel]])
         mem_rank = mem_j if rank is None else rank[mem_j].astype(np.int64)
         srt = np.sort(mem_row * n + mem_rank)
         mem_row, mem_rank = srt // n, srt % n
