@@ -46,6 +46,9 @@ IDF_COUNTS = ("playlists", "entries")
 # the smallest positive float32: a vote too small for float32 is stored as this, so a
 # track some neighbour voted for still ranks above every track none voted for
 _TINY32 = np.float32(np.finfo(np.float32).smallest_subnormal)
+# seeds up to this long find each neighbour's most recent matched seed track by one
+# sparse product of 4 ** (position - last position) weights (see PlaylistKNN._score)
+_MATCH_PRODUCT_MAX_SEED = 500
 _SECONDS_PER_DAY = 86400.0
 
 
@@ -354,6 +357,11 @@ class PlaylistKNN(ScoringRecommender):
             return self.lambda_inh is not None or self.lambda_ipw is not None
         return self.weighting == "vsknn" and self.match_decay != "none"
 
+    def _match_only(self) -> bool:
+        """Whether a vote depends on its neighbour only through the most recent match."""
+        return self._expands() and not (self.weighting == "stan"
+                                        and self.lambda_inh is not None)
+
     def _fit(self, train: Playlists, features) -> None:
         n_playlists = len(train)
         d_indptr, d_items, d_pos = _dedup_last(train.indptr, train.items, train.n_tracks)
@@ -366,6 +374,9 @@ class PlaylistKNN(ScoringRecommender):
         self.playlists_t_ = sp.csr_array(self.playlists_.T)  # (n_tracks, P)
         self.lengths_ = np.diff(d_indptr).astype(np.float32)  # distinct tracks per playlist
         self.positions_ = d_pos if self._expands() else None
+        self.match_t_ = None  # float64 (n_tracks, P) for the most-recent-match product
+        if self._match_only():
+            self.match_t_ = self.playlists_t_.astype(np.float64, copy=False)
         self.idf_ = None
         if self.idf_weight > 0:
             if self.idf_count == "entries":
@@ -423,6 +434,7 @@ class PlaylistKNN(ScoringRecommender):
         dot = sp.csr_array(seeds @ self.playlists_t_)  # (B, P): weighted overlaps
         rows = np.repeat(np.arange(b), np.diff(dot.indptr))
         cols, inter = dot.indices, dot.data
+        recent = self._recent_match_codes(queries, s_indptr, s_items, s_pos, dot)
         if self.sample_size is not None:  # SKNN candidate sampling
             if self.sampling == "random":
                 qkey = _query_keys(queries.playlist_ids)[rows]
@@ -433,6 +445,7 @@ class PlaylistKNN(ScoringRecommender):
                 prio = self.priority_[cols]
             keep = topn_mask(dot.indptr, cols, prio, self.sample_size)
             rows, cols, inter = rows[keep], cols[keep], inter[keep]
+            recent = None if recent is None else recent[keep]
         sim = self._similarity_values(rows, cols, inter, s_indptr, s_w)
         if self.recency_ is not None:
             sim = sim * self.recency_[cols]
@@ -440,7 +453,15 @@ class PlaylistKNN(ScoringRecommender):
         np.cumsum(np.bincount(rows, minlength=b), out=indptr[1:])
         keep = topn_mask(indptr, cols, sim, self.n_neighbors)
         rows, cols, sim = rows[keep], cols[keep], sim[keep]
-        if not self._expands():
+        if recent is not None:
+            # sum of 4 ** (r_max - r_i) over matched seed tracks lies in [4^-m, 4/3 4^-m)
+            # with m the fewest steps back: its binary exponent is exactly 1 - 2m
+            steps_back = -((np.frexp(recent[keep])[1] - 1) // 2)
+            if self.weighting == "vsknn":
+                sim = sim * match_decay(self.match_decay, steps_back, seed_len[rows])
+            else:  # VSTAN's lambda_ipw without lambda_inh
+                sim = sim * np.exp(-steps_back / self.lambda_ipw)
+        if not self._expands() or recent is not None:
             neighbours = sp.csr_array((sim, (rows, cols)), shape=(b, len(self.lengths_)))
             scores = sp.csr_array(neighbours @ self.playlists_)
             if self.idf_ is not None:
@@ -449,6 +470,27 @@ class PlaylistKNN(ScoringRecommender):
             scores = self._score_entries(rows, cols, sim, s_indptr, s_items, s_pos,
                                          seed_len, n_tracks)
         return _to_float32(scores)
+
+    def _recent_match_codes(self, queries, s_indptr, s_items, s_pos, dot):
+        """Per entry of ``dot``: the sum of ``4 ** -r`` over the seed tracks matched.
+
+        ``r`` = steps back of a seed track. None when the votes do not need it or a
+        seed is too long for float64 (then the per-entry path finds the match).
+        """
+        if not self._match_only() or len(s_items) == 0:
+            return None
+        lengths = queries.seed_lengths
+        if lengths.max() > _MATCH_PRODUCT_MAX_SEED:
+            return None
+        r = (lengths[np.repeat(np.arange(len(lengths)), np.diff(s_indptr))] - 1 - s_pos)
+        codes = sp.csr_array((np.ldexp(1.0, -2 * r.astype(np.int64)), s_items, s_indptr),
+                             shape=(len(lengths), queries.n_tracks))
+        pm = sp.csr_array(codes @ self.match_t_)
+        # same operands' pattern, positive values: the same entries in the same order
+        if not (np.array_equal(pm.indptr, dot.indptr) and np.array_equal(pm.indices,
+                                                                          dot.indices)):
+            return None  # pragma: no cover - scipy's product is deterministic
+        return pm.data
 
     def _similarity_values(self, rows, cols, inter, s_indptr, s_w) -> np.ndarray:
         """Similarities (float32; float64 for STAN, whose seed weights need the range)."""

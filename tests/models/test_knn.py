@@ -561,3 +561,22 @@ def test_stan_old_seed_tracks_keep_their_neighbours():
     s = scores_of(model, pl, [[ix[t] for t in seed]])[0]
     assert s[ix["z"]] > 0
     assert model.recommend(q, 1).items[0].tolist() == [ix["z"]]
+
+
+@pytest.mark.parametrize("params", [
+    {"weighting": "vsknn", "match_decay": "log"},
+    {"weighting": "vsknn", "match_decay": "seed-linear", "similarity": "dot"},
+    {"weighting": "stan", "lambda_inh": None, "lambda_ipw": 1.5},
+])
+def test_recent_match_product_equals_per_entry_path(rng, params, monkeypatch):
+    # the most recent matched seed track comes from one product of 4 ** -r codes; seeds
+    # longer than _MATCH_PRODUCT_MAX_SEED take the per-entry path: both must agree
+    import apc.models.knn as knn
+
+    seqs = [rng.integers(0, 30, rng.integers(1, 12)).tolist() for _ in range(60)]
+    pl = Playlists.from_sequences(seqs)
+    seeds = [rng.integers(0, pl.n_tracks, rng.integers(1, 25)).tolist() for _ in range(20)]
+    model = PlaylistKNN(n_neighbors=7, **params).fit(pl)
+    fast = scores_of(model, pl, seeds)
+    monkeypatch.setattr(knn, "_MATCH_PRODUCT_MAX_SEED", 0)
+    np.testing.assert_allclose(scores_of(model, pl, seeds), fast, rtol=1e-6)
