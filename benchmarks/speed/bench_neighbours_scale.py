@@ -15,7 +15,8 @@ capped at the playlist length - 1, the rest of the playlist as target.
 
 Each model runs in a fresh subprocess (so ``ru_maxrss`` is that model's peak: corpus +
 split + fit + recommend) and prints one JSON line: fit seconds, recommend seconds for
-all queries with top ``--k`` (default 500), peak RSS in GB after fit and at the end,
+all queries with top ``--k`` (default 500), the CPU seconds of both (this process; the
+figure to read when the machine is shared), peak RSS in GB after fit and at the end,
 and recall@k / R-precision as a sanity check.
 
 Usage::
@@ -140,13 +141,13 @@ def run_one(args) -> None:
     rss_load = rss_gb()
     path, params = MODELS[args.model]
     model = import_path(path)(**params)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.fit(train)
-    fit_s = time.perf_counter() - t0
+    fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
     rss_fit = rss_gb()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     recs = model.recommend(q, args.k)
-    rec_s = time.perf_counter() - t0
+    rec_s, rec_cpu = time.perf_counter() - t0, time.process_time() - c0
     out = {
         "model": args.model,
         "params": params,
@@ -158,6 +159,8 @@ def run_one(args) -> None:
         "load_s": round(load_s, 1),
         "fit_s": round(fit_s, 1),
         "recommend_s": round(rec_s, 1),
+        "fit_cpu_s": round(fit_cpu, 1),  # CPU time of this process: robust to a busy machine
+        "recommend_cpu_s": round(rec_cpu, 1),
         "peak_gb_load": round(rss_load, 2),
         "peak_gb_fit": round(rss_fit, 2),
         "peak_gb": round(rss_gb(), 2),
