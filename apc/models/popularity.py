@@ -72,7 +72,11 @@ class Popularity(ScoringRecommender):
 
     name = "popularity"
     empty_seed_fallback = False  # already answers empty seeds sensibly
-    sparse_scores = True  # _block_scores is O(k + |seed|) per query, no dense block
+
+    @property
+    def sparse_scores(self) -> bool:
+        """True unless a subclass scores its own way: _block_scores builds no dense block."""
+        return type(self)._score is Popularity._score
 
     config_class = PopularityConfig
 
@@ -87,6 +91,8 @@ class Popularity(ScoringRecommender):
         # the same scores as _score, as "1 x popularity + nothing": top_k then reads only
         # the first k + |seed| tracks of the popularity order instead of every row
         # (ties: popularity order is by index among equal counts, the documented rule)
+        if not self.sparse_scores:  # a subclass scores its own way
+            return self._score(queries)
         n, b = len(self.popularity_), len(queries)
         return PriorScores(sp.csr_array((b, n), dtype=np.float32), np.ones(b, np.float32),
                            np.zeros(b, np.float32), self.prior_)
