@@ -198,7 +198,7 @@ def test_topn_mask_equals_lexsort(lengths, n, dtype, seed):
     st.sampled_from([np.float32, np.float64]),
 )
 def test_topn_mask_equals_sorting_each_row(rows, n, dtype):
-    # float32 rows of similar length take the padded-key path, float64 the chunked one
+    # float32 rows take the packed-key sort, float64 ones the chunked pruning
     rng = np.random.default_rng(len(rows) * 31 + n)
     lens = np.array([len(r) for r in rows])
     indptr = np.concatenate([[0], np.cumsum(lens)])
