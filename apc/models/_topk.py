@@ -426,6 +426,10 @@ def _sparse_top_k_rows(s, k: int, exclude, prior: Prior | None, w, c):
         ex_keys = r_e * n + ex.indices  # sorted and unique (canonical)
         j_e = ex.indices.astype(np.int64)
         n_ex = int(np.diff(ex.indptr).max())
+        if n_ex > k:  # selecting k + n_ex would sort whole rows: drop excluded items first
+            keep = ~_sorted_member(ex_keys, r_s * n + j_s)
+            r_s, j_s, data = r_s[keep], j_s[keep], data[keep]
+            n_ex = 0
     else:
         r_e = j_e = ex_keys = np.empty(0, np.int64)
         n_ex = 0
@@ -460,7 +464,7 @@ def _sparse_top_k_rows(s, k: int, exclude, prior: Prior | None, w, c):
         # members (stored but not excluded, + excluded; distinct per row) by rank
         sel = pad[r_s]
         r_m, j_m = r_s[sel], j_s[sel]
-        if n_ex:
+        if n_ex:  # (else excluded items were dropped from the stored entries already)
             keep = ~_sorted_member(ex_keys, r_m * n + j_m)
             r_m, j_m = r_m[keep], j_m[keep]
         sel = pad[r_e]

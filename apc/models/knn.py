@@ -49,6 +49,8 @@ _TINY32 = np.float32(np.finfo(np.float32).smallest_subnormal)
 # seeds up to this long find each neighbour's most recent matched seed track by one
 # sparse product of 4 ** (position - last position) weights (see PlaylistKNN._score)
 _MATCH_PRODUCT_MAX_SEED = 500
+# playlists up to this long find STAN's anchor i* the same way (4 ** -(steps from the end))
+_ANCHOR_PRODUCT_MAX_LENGTH = 500
 _SECONDS_PER_DAY = 86400.0
 
 
@@ -84,6 +86,11 @@ def position_decay(kind: str, steps_back: np.ndarray, length: np.ndarray) -> np.
     >>> position_decay("linear", np.array([2, 1, 0]), np.array([3, 3, 3])).tolist()
     [0.3333333432674408, 0.6666666865348816, 1.0]
     """
+    return _position_decay64(kind, steps_back, length).astype(np.float32)
+
+
+def _position_decay64(kind: str, steps_back, length) -> np.ndarray:
+    """:func:`position_decay` in float64."""
     r = np.asarray(steps_back, dtype=np.float64)
     L = np.asarray(length, dtype=np.float64)
     if kind == "linear":
@@ -98,7 +105,7 @@ def position_decay(kind: str, steps_back: np.ndarray, length: np.ndarray) -> np.
         w = np.ones_like(r)
     else:  # pragma: no cover - validated before
         raise ValueError(kind)
-    return w.astype(np.float32)
+    return w
 
 
 def match_decay(kind: str, steps_back: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -357,26 +364,49 @@ class PlaylistKNN(ScoringRecommender):
             return self.lambda_inh is not None or self.lambda_ipw is not None
         return self.weighting == "vsknn" and self.match_decay != "none"
 
-    def _match_only(self) -> bool:
-        """Whether a vote depends on its neighbour only through the most recent match."""
-        return self._expands() and not (self.weighting == "stan"
-                                        and self.lambda_inh is not None)
+    def _needs_recent(self) -> bool:
+        """Whether a vote depends on the neighbour's most recent matched seed track."""
+        if self.weighting == "stan":
+            return self.lambda_ipw is not None
+        return self.weighting == "vsknn" and self.match_decay != "none"
+
+    def _needs_anchor(self) -> bool:
+        """Whether a vote depends on its track's distance to STAN's anchor i*."""
+        return self.weighting == "stan" and self.lambda_inh is not None
 
     def _fit(self, train: Playlists, features) -> None:
         n_playlists = len(train)
         d_indptr, d_items, d_pos = _dedup_last(train.indptr, train.items, train.n_tracks)
         # STAN's seed weights exp(-r / lambda_spw) leave float32 from r ~ 105 lambda_spw
-        # on: its overlaps and similarities are computed in float64
+        # on: its overlaps, similarities and votes are computed in float64. V-SKNN's
+        # overlaps are float64 sums rounded once to float32 similarities, so that
+        # neighbours whose similarities are equal (sums of position weights such as
+        # 1/12 + 3/12 and 2/12 + 2/12) stay equal and go to the lower playlist index
         dtype = np.float64 if self.weighting == "stan" else np.float32
         ones = np.ones(len(d_items), dtype=dtype)
         self.playlists_ = sp.csr_array((ones, d_items, d_indptr),
                                        shape=(n_playlists, train.n_tracks))
-        self.playlists_t_ = sp.csr_array(self.playlists_.T)  # (n_tracks, P)
+        t_dtype = np.float64 if self.weighting in ("stan", "vsknn") else dtype
+        self.playlists_t_ = sp.csr_array(self.playlists_.T, dtype=t_dtype)  # (n_tracks, P)
         self.lengths_ = np.diff(d_indptr).astype(np.float32)  # distinct tracks per playlist
         self.positions_ = d_pos if self._expands() else None
         self.match_t_ = None  # float64 (n_tracks, P) for the most-recent-match product
-        if self._match_only():
+        if self._needs_recent():
             self.match_t_ = self.playlists_t_.astype(np.float64, copy=False)
+        self.anchor_t_ = self.raw_lengths_ = self.inh_table_ = None
+        raw_lengths = np.diff(train.indptr)
+        if self._needs_anchor() and raw_lengths.max(initial=0) <= _ANCHOR_PRODUCT_MAX_LENGTH:
+            # (n_tracks, P) codes 4 ** -(steps of a track's last occurrence before the end
+            # of its playlist): a product with the binary seeds gives each neighbour's
+            # anchor i* as the exponent of a sum, like the most recent match
+            p_rows = np.repeat(np.arange(n_playlists), np.diff(d_indptr))
+            ends = (raw_lengths[p_rows] - 1 - d_pos).astype(np.int64)
+            codes = sp.csr_array((np.ldexp(1.0, -2 * ends), d_items, d_indptr),
+                                 shape=(n_playlists, train.n_tracks))
+            self.anchor_t_ = sp.csr_array(codes.T)
+            self.raw_lengths_ = raw_lengths.astype(np.int64)
+            self.inh_table_ = np.exp(-np.arange(raw_lengths.max(initial=0) + 1)
+                                     / self.lambda_inh)
         self.idf_ = None
         if self.idf_weight > 0:
             if self.idf_count == "entries":
@@ -420,7 +450,7 @@ class PlaylistKNN(ScoringRecommender):
         rows = np.repeat(np.arange(len(queries)), np.diff(indptr))
         steps_back = lengths[rows] - 1 - pos
         if self.weighting == "vsknn":
-            w = position_decay(self.decay, steps_back, lengths[rows])
+            w = _position_decay64(self.decay, steps_back, lengths[rows])  # see _fit
         elif self.weighting == "stan":
             w = np.exp(-steps_back / self.lambda_spw)  # float64: see _fit
         else:
@@ -435,6 +465,7 @@ class PlaylistKNN(ScoringRecommender):
         rows = np.repeat(np.arange(b), np.diff(dot.indptr))
         cols, inter = dot.indices, dot.data
         recent = self._recent_match_codes(queries, s_indptr, s_items, s_pos, dot)
+        anchor = self._anchor_codes(s_indptr, s_items, dot)
         if self.sample_size is not None:  # SKNN candidate sampling
             if self.sampling == "random":
                 qkey = _query_keys(queries.playlist_ids)[rows]
@@ -446,6 +477,7 @@ class PlaylistKNN(ScoringRecommender):
             keep = topn_mask(dot.indptr, cols, prio, self.sample_size)
             rows, cols, inter = rows[keep], cols[keep], inter[keep]
             recent = None if recent is None else recent[keep]
+            anchor = None if anchor is None else anchor[keep]
         sim = self._similarity_values(rows, cols, inter, s_indptr, s_w)
         if self.recency_ is not None:
             sim = sim * self.recency_[cols]
@@ -453,23 +485,66 @@ class PlaylistKNN(ScoringRecommender):
         np.cumsum(np.bincount(rows, minlength=b), out=indptr[1:])
         keep = topn_mask(indptr, cols, sim, self.n_neighbors)
         rows, cols, sim = rows[keep], cols[keep], sim[keep]
+        if ((self._needs_recent() and recent is None)
+                or (self._needs_anchor() and anchor is None)):  # long seeds or playlists
+            return _to_float32(self._score_entries(rows, cols, sim, s_indptr, s_items,
+                                                   s_pos, seed_len, n_tracks))
         if recent is not None:
-            # sum of 4 ** (r_max - r_i) over matched seed tracks lies in [4^-m, 4/3 4^-m)
-            # with m the fewest steps back: its binary exponent is exactly 1 - 2m
+            # sum of 4 ** -r over the matched seed tracks lies in [4^-m, 4/3 4^-m) with
+            # m the fewest steps back: its binary exponent is exactly 1 - 2m
             steps_back = -((np.frexp(recent[keep])[1] - 1) // 2)
             if self.weighting == "vsknn":
                 sim = sim * match_decay(self.match_decay, steps_back, seed_len[rows])
-            else:  # VSTAN's lambda_ipw without lambda_inh
+            else:  # VSTAN's lambda_ipw
                 sim = sim * np.exp(-steps_back / self.lambda_ipw)
-        if not self._expands() or recent is not None:
+        if anchor is None:
             neighbours = sp.csr_array((sim, (rows, cols)), shape=(b, len(self.lengths_)))
             scores = sp.csr_array(neighbours @ self.playlists_)
-            if self.idf_ is not None:
-                scores = sp.csr_array(scores.multiply(1.0 + self.idf_weight * self.idf_))
         else:
-            scores = self._score_entries(rows, cols, sim, s_indptr, s_items, s_pos,
-                                         seed_len, n_tracks)
+            scores = self._score_anchored(rows, cols, sim, anchor[keep], b, n_tracks)
+        if self.idf_ is not None:
+            scores = sp.csr_array(scores.multiply(1.0 + self.idf_weight * self.idf_))
         return _to_float32(scores)
+
+    def _anchor_codes(self, s_indptr, s_items, dot):
+        """Per entry of ``dot``: the sum of ``4 ** -e`` over the neighbour's seed tracks.
+
+        ``e`` = steps of the track's last occurrence before the end of the neighbour.
+        None when STAN's ``lambda_inh`` is off or a playlist is too long (see _fit).
+        """
+        if self.anchor_t_ is None or len(s_items) == 0:
+            return None
+        ones = np.ones(len(s_items), dtype=np.float64)
+        am = sp.csr_array(sp.csr_array((ones, s_items, s_indptr),
+                                       shape=(len(s_indptr) - 1, self.anchor_t_.shape[0]))
+                          @ self.anchor_t_)
+        if not (np.array_equal(am.indptr, dot.indptr) and np.array_equal(am.indices,
+                                                                          dot.indices)):
+            return None  # pragma: no cover - scipy's product is deterministic
+        return am.data
+
+    def _score_anchored(self, rows, cols, sim, codes, b, n_tracks) -> sp.csr_array:
+        """STAN's votes sim * exp(-|pos_p(t) - pos_p(i*)| / lambda_inh), summed.
+
+        The neighbours' entries are one CSR block (a row per neighbour, its tracks and
+        weights); multiplying it by the (queries x neighbours) indicator sums the votes.
+        """
+        d_indptr = self.playlists_.indptr
+        plen = np.diff(d_indptr)[cols]
+        entry = expand_ranges(d_indptr[cols], plen)  # entries of every neighbour, in order
+        ends = -((np.frexp(codes)[1] - 1) // 2)  # steps of i* before the end of p
+        anchor = self.raw_lengths_[cols] - 1 - ends
+        dist = np.abs(self.positions_[entry] - np.repeat(anchor, plen))
+        w = np.repeat(sim, plen) * self.inh_table_[dist]
+        v_indptr = np.zeros(len(cols) + 1, dtype=np.int64)
+        np.cumsum(plen, out=v_indptr[1:])
+        votes = sp.csr_array((w, self.playlists_.indices[entry], v_indptr),
+                             shape=(len(cols), n_tracks))
+        q_indptr = np.zeros(b + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=b), out=q_indptr[1:])
+        owner = sp.csr_array((np.ones(len(cols)), np.arange(len(cols)), q_indptr),
+                             shape=(b, len(cols)))
+        return sp.csr_array(owner @ votes)
 
     def _recent_match_codes(self, queries, s_indptr, s_items, s_pos, dot):
         """Per entry of ``dot``: the sum of ``4 ** -r`` over the seed tracks matched.
@@ -477,7 +552,7 @@ class PlaylistKNN(ScoringRecommender):
         ``r`` = steps back of a seed track. None when the votes do not need it or a
         seed is too long for float64 (then the per-entry path finds the match).
         """
-        if not self._match_only() or len(s_items) == 0:
+        if not self._needs_recent() or len(s_items) == 0:
             return None
         lengths = queries.seed_lengths
         if lengths.max() > _MATCH_PRODUCT_MAX_SEED:

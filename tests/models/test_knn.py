@@ -567,16 +567,21 @@ def test_stan_old_seed_tracks_keep_their_neighbours():
     {"weighting": "vsknn", "match_decay": "log"},
     {"weighting": "vsknn", "match_decay": "seed-linear", "similarity": "dot"},
     {"weighting": "stan", "lambda_inh": None, "lambda_ipw": 1.5},
+    {"weighting": "stan", "lambda_spw": 3.0, "lambda_inh": 1.5},
+    {"weighting": "stan", "lambda_ipw": 1.0, "idf_weight": 0.5, "idf_count": "entries"},
 ])
-def test_recent_match_product_equals_per_entry_path(rng, params, monkeypatch):
-    # the most recent matched seed track comes from one product of 4 ** -r codes; seeds
-    # longer than _MATCH_PRODUCT_MAX_SEED take the per-entry path: both must agree
+def test_code_products_equal_per_entry_path(rng, params, monkeypatch):
+    # the most recent matched seed track and STAN's anchor i* come from products of
+    # 4 ** -steps codes; seeds or playlists too long for them take the per-entry path
+    # (a membership test of every neighbour entry): both must agree
     import apc.models.knn as knn
 
     seqs = [rng.integers(0, 30, rng.integers(1, 12)).tolist() for _ in range(60)]
     pl = Playlists.from_sequences(seqs)
     seeds = [rng.integers(0, pl.n_tracks, rng.integers(1, 25)).tolist() for _ in range(20)]
-    model = PlaylistKNN(n_neighbors=7, **params).fit(pl)
-    fast = scores_of(model, pl, seeds)
+    fast = scores_of(PlaylistKNN(n_neighbors=7, **params).fit(pl), pl, seeds)
     monkeypatch.setattr(knn, "_MATCH_PRODUCT_MAX_SEED", 0)
-    np.testing.assert_allclose(scores_of(model, pl, seeds), fast, rtol=1e-6)
+    monkeypatch.setattr(knn, "_ANCHOR_PRODUCT_MAX_LENGTH", 0)
+    slow = PlaylistKNN(n_neighbors=7, **params).fit(pl)
+    assert slow.anchor_t_ is None
+    np.testing.assert_allclose(scores_of(slow, pl, seeds), fast, rtol=1e-6)
