@@ -427,8 +427,14 @@ def _sparse_top_k_rows(s, k: int, exclude, prior: Prior | None, w, c):
         j_e = ex.indices.astype(np.int64)
         n_ex = int(np.diff(ex.indptr).max())
         if n_ex > k:  # selecting k + n_ex would sort whole rows: drop excluded items first
-            keep = ~_sorted_member(ex_keys, r_s * n + j_s)
-            r_s, j_s, data = r_s[keep], j_s[keep], data[keep]
+            # the stored keys are sorted too (canonical): search the few excluded keys
+            # among them rather than every stored key among the excluded ones
+            stored = r_s * n + j_s
+            hit = np.zeros(len(stored), dtype=bool)
+            if len(stored):
+                at = np.minimum(np.searchsorted(stored, ex_keys), len(stored) - 1)
+                hit[at[stored[at] == ex_keys]] = True
+            r_s, j_s, data = r_s[~hit], j_s[~hit], data[~hit]
             n_ex = 0
     else:
         r_e = j_e = ex_keys = np.empty(0, np.int64)
