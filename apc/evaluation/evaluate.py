@@ -31,7 +31,8 @@ from apc.evaluation.protocols import Split
 POLICIES = {
     "ranking": "full ranking over the training catalogue (no sampled candidates)",
     "seed_filtering": "seed tracks are never recommended unless the model declares allows_repeats",
-    "ties": "equal scores are ordered by lower track index (apc.models._topk.top_k)",
+    "ties": "equal scores are ordered by lower track index (apc.models._topk.top_k); the "
+            "Markov and association-rule family first break ties by training popularity",
     "targets": "distinct targets; targets repeating a seed track or unseen in training are "
                "dropped at split time and counted in the split report",
     "padding": "lists shorter than k are padded with -1, which never counts as a hit",
