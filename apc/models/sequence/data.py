@@ -38,6 +38,8 @@ except ImportError:  # pragma: no cover - lightning is a hard dependency of apc
 IGNORE = -1
 #: Validation uses at most this many (prefix, next track) examples, sampled with the seed.
 MAX_VAL_EXAMPLES = 4096
+#: Session-parallel steps per ``training_step`` on one device (see SessionParallelDataset).
+SESSION_CHUNK = 256
 
 
 # ---------------------------------------------------------------------------- splits
@@ -194,6 +196,17 @@ class SessionParallelBatches:
 class SessionParallelDataset(IterableDataset):
     """Lightning/DataLoader wrapper of :class:`SessionParallelBatches` (``batch_size=None``).
 
+    Each item packs ``chunk`` consecutive session-parallel steps into flat tensors, so
+    that one ``training_step`` runs many mini-batches (one update each) and the
+    per-batch hooks of Lightning and the DataLoader run once per chunk:
+
+    - ``inputs``, ``targets``: int64 (N,), the steps one after another; step ``i`` is
+      ``[ptr[i], ptr[i + 1])``;
+    - ``reset``: int64, the slots of step ``i`` that start a new playlist (their hidden
+      state is zeroed), ``[reset_ptr[i], reset_ptr[i + 1])``;
+    - ``keep``: int64, the rows of the previous state that carry over into step ``i``,
+      ``[keep_ptr[i], keep_ptr[i + 1])``; an empty range means all of them.
+
     Under distributed training each rank takes every ``world_size``-th playlist and all
     ranks stop after the same number of steps (the smallest rank's), because DDP needs
     equal step counts; a single process sees every step.
@@ -207,6 +220,7 @@ class SessionParallelDataset(IterableDataset):
         min_rows: int = 1,
         rank: int = 0,
         world_size: int = 1,
+        chunk: int = 1,
     ) -> None:
         super().__init__()
         self.shards = []
@@ -216,18 +230,40 @@ class SessionParallelDataset(IterableDataset):
                 SessionParallelBatches(part.indptr, part.items, batch_size, min_rows=min_rows)
             )
         self.rank = rank
+        self.chunk = max(1, int(chunk))
         self.max_steps = min(s.n_steps() for s in self.shards) if world_size > 1 else None
 
     def __iter__(self):
+        steps: list[SessionStep] = []
         for i, step in enumerate(self.shards[self.rank]):
             if self.max_steps is not None and i >= self.max_steps:
-                return
-            yield {
-                "inputs": torch.from_numpy(step.inputs),
-                "targets": torch.from_numpy(step.targets),
-                "reset": torch.from_numpy(step.reset),
-                "keep": None if step.keep is None else torch.from_numpy(step.keep),
-            }
+                break
+            steps.append(step)
+            if len(steps) == self.chunk:
+                yield _pack(steps)
+                steps = []
+        if steps:
+            yield _pack(steps)
+
+
+def _pack(steps: list[SessionStep]) -> dict[str, torch.Tensor]:
+    """Flat tensors and offsets of a run of steps (see :class:`SessionParallelDataset`)."""
+    empty = np.empty(0, dtype=np.int64)
+    resets = [np.flatnonzero(s.reset) for s in steps]
+    keeps = [empty if s.keep is None else s.keep.astype(np.int64) for s in steps]
+
+    def ptr(parts):
+        return torch.from_numpy(np.concatenate([[0], np.cumsum([len(a) for a in parts])]))
+
+    return {
+        "inputs": torch.from_numpy(np.concatenate([s.inputs for s in steps])),
+        "targets": torch.from_numpy(np.concatenate([s.targets for s in steps])),
+        "ptr": ptr([s.inputs for s in steps]),
+        "reset": torch.from_numpy(np.concatenate(resets).astype(np.int64)),
+        "reset_ptr": ptr(resets),
+        "keep": torch.from_numpy(np.concatenate(keeps)),
+        "keep_ptr": ptr(keeps),
+    }
 
 
 # ---------------------------------------------------------------------------- windows
@@ -424,7 +460,13 @@ class SequenceDataModule(_Base):
             rank = trainer.global_rank if trainer is not None else 0
             world = trainer.world_size if trainer is not None else 1
             self.train_data = SessionParallelDataset(
-                self.fit_pl, self.batch_size, min_rows=self.min_rows, rank=rank, world_size=world
+                self.fit_pl,
+                self.batch_size,
+                min_rows=self.min_rows,
+                rank=rank,
+                world_size=world,
+                # one training_step per chunk of steps; DDP needs one backward per step
+                chunk=SESSION_CHUNK if world == 1 else 1,
             )
         elif self.layout == "sequence":
             self.train_data = SequenceWindows(self.fit_pl, self.max_len)

@@ -22,8 +22,8 @@ each detail to the function below that implements it:
   (``embedding=0, constrained_embedding=False``, the 2016 paper);
 - dropout on the input embedding and on every GRU layer's output (the dropped-out
   output is the carried hidden state, as in the reference code);
-- Adagrad (with optional momentum) on sparse embedding gradients
-  (:class:`~apc.models.sequence.gru4rec_optim.AdagradM`), uniform
+- Adagrad (with optional momentum) that updates only the embedding rows a mini-batch
+  touches (:class:`~apc.models.sequence.gru4rec_optim.AdagradM`), uniform
   ``±sqrt(6 / (fan_in + fan_out))`` initialisation per gate, zero biases.
 
 References
@@ -172,13 +172,15 @@ class GRU4RecNet(nn.Module):
     n_tracks : int
         Catalogue size (the pad index is ``n_tracks``).
     sparse : bool
-        Sparse gradients for the embedding tables (single-device Adagrad).
+        Single-device Adagrad: the embedding tables give sparse gradients, and
+        :class:`GRU4RecLightning` updates only the rows each step touches.
     """
 
     def __init__(self, config: GRU4RecConfig, n_tracks: int, *, sparse: bool = True) -> None:
         super().__init__()
         self.config = config
         self.n_tracks = n_tracks
+        self.sparse = sparse
         n, h = n_tracks, config.hidden
         self.pad = n
         self.Wy = nn.Embedding(n, h, sparse=sparse)  # output embeddings (n, H)
@@ -211,8 +213,18 @@ class GRU4RecNet(nn.Module):
     def _embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.Wy(x) if self.E is None else self.E(x)
 
+    def input_table(self) -> nn.Embedding:
+        """Return the table whose rows are a track's input: Wy, E or the one-hot W_x."""
+        if self.onehot is not None:
+            return self.onehot.wx
+        return self.Wy if self.E is None else self.E
+
     def step(
-        self, x: torch.Tensor, hidden: list[torch.Tensor]
+        self,
+        x: torch.Tensor,
+        hidden: list[torch.Tensor],
+        *,
+        rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One session-parallel step.
 
@@ -222,6 +234,9 @@ class GRU4RecNet(nn.Module):
             (B,) int64 current tracks.
         hidden : list of torch.Tensor
             One (B, H) state per layer.
+        rows : torch.Tensor, optional
+            ``input_table().weight[x]`` gathered by the caller (training gathers each
+            table's touched rows once, see :meth:`GRU4RecLightning._update`).
 
         Returns
         -------
@@ -233,16 +248,20 @@ class GRU4RecNet(nn.Module):
         """
         hidden = list(hidden)
         if self.onehot is not None:
-            e = self.drop_embed(self.onehot.step(x, hidden[0]))  # (B, H)
+            vx = self.onehot.wx(x) if rows is None else rows  # (B, 3H)
+            e = self.drop_embed(self.onehot._cell(vx + self.onehot.b, hidden[0]))  # (B, H)
             hidden[0] = e
             first = 1
         else:
-            e = self.drop_embed(self._embed(x))  # (B, E)
+            e = self.drop_embed(self._embed(x) if rows is None else rows)  # (B, E)
             first = 0
         h = e
         for i, gru in enumerate(self.grus, start=first):
-            out, _ = gru(h[:, None, :], hidden[i][None])  # (B, 1, H)
-            h = self.drop_hidden(out[:, 0])
+            # one time step of nn.GRU is its cell: skip nn.GRU's per-call sequence handling
+            h = torch.gru_cell(
+                h, hidden[i], gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0
+            )  # (B, H)
+            h = self.drop_hidden(h)
             hidden[i] = h
         return h, hidden
 
@@ -294,11 +313,22 @@ class GRU4RecNet(nn.Module):
 
 # ---------------------------------------------------------------------------- (b) Lightning
 class GRU4RecLightning(SequenceLightning):
-    """Session-parallel training of a :class:`GRU4RecNet` (one update per time step)."""
+    """Session-parallel training of a :class:`GRU4RecNet` (one update per time step).
+
+    A ``training_step`` receives a chunk of consecutive session-parallel mini-batches
+    (:class:`~apc.models.sequence.data.SessionParallelDataset`) and runs one update per
+    mini-batch itself (manual optimisation), so Lightning's per-batch machinery runs
+    once per chunk. The extra negatives of the whole chunk are drawn in one call.
+    With Adagrad on one device (``network.sparse``), each step gathers the embedding
+    rows it touches once, as leaf tensors, and :meth:`AdagradM.step_rows` updates just
+    those rows from their dense gradient: the update of the reference
+    ``IndexedAdagradM``, without building and coalescing sparse gradients.
+    """
 
     def __init__(self, network: GRU4RecNet, *, popularity: np.ndarray) -> None:
         cfg = network.config
         super().__init__(network, popularity=popularity, n_negatives=cfg.n_negatives)
+        self.automatic_optimization = False
         self.log_pop = None
         if cfg.logq > 0:
             with np.errstate(divide="ignore"):
@@ -311,44 +341,109 @@ class GRU4RecLightning(SequenceLightning):
         """Every epoch starts with empty slots (all hidden states zero)."""
         self._hidden = None
 
-    def _carry(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
-        n = len(batch["inputs"])
-        layers, h = self.cfg.layers, self.cfg.hidden
+    def _carry(
+        self, inputs: torch.Tensor, reset: torch.Tensor, keep: torch.Tensor | None
+    ) -> list[torch.Tensor]:
+        """Hidden states for a step: drop ended slots (``keep``), zero new ones (``reset``)."""
+        n = len(inputs)
         if self._hidden is None:
-            return [batch["inputs"].new_zeros((n, h), dtype=torch.float32) for _ in range(layers)]
+            return [inputs.new_zeros((n, self.cfg.hidden), dtype=torch.float32)
+                    for _ in range(self.cfg.layers)]
         hidden = self._hidden
-        if batch["keep"] is not None:  # slots whose playlist ended with none left to replace it
-            hidden = [x[batch["keep"]] for x in hidden]
-        reset = batch["reset"][:, None]
-        return [x.masked_fill(reset, 0.0) for x in hidden]  # new playlists start from zeros
+        if keep is not None:  # slots whose playlist ended with none left to replace it
+            hidden = [x[keep] for x in hidden]
+        if len(reset):  # new playlists start from zeros (the states are detached copies)
+            hidden = [x.index_fill_(0, reset, 0.0) for x in hidden]
+        return hidden
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        """One session-parallel step: advance the carried state, score targets + samples."""
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        """Run the chunk's mini-batches, one update each; log their mean loss."""
         hp = self.cfg
-        x, y = batch["inputs"], batch["targets"]  # (b,), (b,)
-        out, hidden = self.network.step(x, self._carry(batch))  # (b, H)
-        self._hidden = [h.detach() for h in hidden]  # no BPTT across steps
-        log_q = None
-        if self.sampler is not None:
-            neg = self.sampler.sample(hp.n_negatives, x.device)  # (S,) shared by the mini-batch
-            cand = torch.cat([y, neg])  # (b + S,)
+        opt = self.optimizers()
+        inputs, targets, reset, keep = (batch[k] for k in ("inputs", "targets", "reset", "keep"))
+        ptr, rptr, kptr = (batch[k].tolist() for k in ("ptr", "reset_ptr", "keep_ptr"))
+        n_steps = len(ptr) - 1
+        neg = neg_lq = None
+        if self.sampler is not None:  # (steps, S): each step's samples, shared by its rows
+            neg = self.sampler.sample(n_steps * hp.n_negatives, inputs.device)
+            neg = neg.view(n_steps, hp.n_negatives)
             if self.log_pop is not None:
-                lp = self.log_pop.to(x.device)
-                log_q = hp.logq * torch.cat([lp[y], hp.sample_alpha * lp[neg]])
+                neg_lq = (hp.logq * hp.sample_alpha) * self.log_pop.to(inputs.device)[neg]
+        total, rows = [], 0
+        for i in range(n_steps):
+            a, b = ptr[i], ptr[i + 1]
+            hidden = self._carry(
+                inputs[a:b],
+                reset[rptr[i] : rptr[i + 1]],
+                keep[kptr[i] : kptr[i + 1]] if kptr[i] < kptr[i + 1] else None,
+            )
+            loss = self._update(
+                opt,
+                inputs[a:b],
+                targets[a:b],
+                hidden,
+                None if neg is None else neg[i],
+                None if neg_lq is None else neg_lq[i],
+            )
+            total.append(loss * (b - a))
+            rows += b - a
+        self.log(
+            "train_loss",
+            torch.stack(total).sum() / rows,
+            on_step=False,
+            on_epoch=True,
+            batch_size=rows,
+            sync_dist=True,
+        )
+
+    def _update(self, opt, x, y, hidden, neg, neg_lq) -> torch.Tensor:
+        """One mini-batch: advance the carried state, score targets + samples, one update."""
+        hp, net = self.cfg, self.network
+        b = len(x)
+        cand = y if neg is None else torch.cat([y, neg])  # (b + S,)
+        opt.zero_grad(set_to_none=True)
+        leaves = []
+        if net.sparse:
+            table = net.input_table()
+            if table is net.Wy:  # one gather of Wy for inputs and candidates
+                u, inv = torch.unique(torch.cat([x, cand]), return_inverse=True)
+                x_inv, c_inv = inv[:b], inv[b:]
+            else:
+                u, c_inv = torch.unique(cand, return_inverse=True)
+                ux, x_inv = torch.unique(x, return_inverse=True)
+                ex = table.weight.detach().index_select(0, ux).requires_grad_()
+                leaves.append((table.weight, ux, ex))
+            w = net.Wy.weight.detach().index_select(0, u).requires_grad_()  # (U, H)
+            bias = net.By.weight.detach().index_select(0, u).requires_grad_()  # (U, 1)
+            leaves += [(net.Wy.weight, u, w), (net.By.weight, u, bias)]
+            rows = (w if table is net.Wy else ex).index_select(0, x_inv)
+            out, hidden = net.step(x, hidden, rows=rows)  # (b, H)
+            # score each distinct candidate once, then repeat the columns of repeated ones
+            scores = torch.addmm(bias.T, out, w.T).index_select(1, c_inv)  # (b, b + S)
         else:
-            cand = y
-            if self.log_pop is not None:
-                log_q = hp.logq * self.log_pop.to(x.device)[y]
-        scores = self.network.score_candidates(out, cand)  # (b, b + S)
+            out, hidden = net.step(x, hidden)
+            scores = net.score_candidates(out, cand)  # (b, b + S)
+        self._hidden = [h.detach() for h in hidden]  # no BPTT across steps
         if hp.loss == "cross-entropy":
+            log_q = None
+            if self.log_pop is not None:
+                log_q = hp.logq * self.log_pop.to(x.device).index_select(0, y)
+                if neg_lq is not None:
+                    log_q = torch.cat([log_q, neg_lq])
             loss = xe_loss(scores, log_q)
         else:
             loss = bpr_max_loss(scores, bpreg=hp.bpreg, elu_param=hp.elu_param)
         loss = loss / hp.batch_size  # the reference code divides by the nominal batch size
-        self.log(
-            "train_loss", loss, on_step=False, on_epoch=True, batch_size=len(x), sync_dist=True
-        )
-        return loss
+        if leaves:  # one device, Adagrad: plain backward, row updates for the tables
+            loss.backward()
+            opt.step()
+            raw = opt.optimizer
+            for param, idx, leaf in leaves:
+                raw.step_rows(param, idx, leaf.grad)
+        else:  # Adam or DDP: dense gradients through Lightning
+            self.manual_backward(loss)
+            opt.step()
+        return loss.detach()
 
     def configure_optimizers(self):
         """AdagradM (the reference optimiser) or Adam."""

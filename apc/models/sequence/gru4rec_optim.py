@@ -76,39 +76,86 @@ class AdagradM(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        """One update."""
+        """One update of every parameter that has a gradient."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
             lr, mom, eps = group["lr"], group["momentum"], group["eps"]
+            dense = []
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                state = self.state[p]
-                if not state:
-                    state["acc"] = torch.zeros_like(p)
-                    if mom > 0:
-                        state["mom"] = torch.zeros_like(p)
                 g = p.grad
                 if g.is_sparse:
                     g = g.coalesce()  # non-linear update: indices must be unique
-                    idx, val = g.indices()[0], g.values()
-                    acc = state["acc"][idx] + val.pow(2)
-                    state["acc"].index_copy_(0, idx, acc)
-                    upd = -lr * val / (acc + eps).sqrt()
-                    if mom > 0:
-                        upd = state["mom"][idx] * mom + upd
-                        state["mom"].index_copy_(0, idx, upd)
-                    p.index_add_(0, idx, upd)
+                    self._update_rows(p, group, g.indices()[0], g.values())
                 else:
-                    state["acc"].add_(g.pow(2))
-                    upd = -lr * g / (state["acc"] + eps).sqrt()
-                    if mom > 0:
-                        upd = state["mom"].mul_(mom).add_(upd)
-                    p.add_(upd)
+                    dense.append(p)
+            if not dense:
+                continue
+            # dense weights (the GRU's) in a few multi-tensor ops: this runs every mini-batch
+            states = [self._state(p, mom) for p in dense]
+            grads = [p.grad for p in dense]
+            accs = [st["acc"] for st in states]
+            torch._foreach_addcmul_(accs, grads, grads)
+            denom = torch._foreach_add(accs, eps)
+            torch._foreach_sqrt_(denom)
+            if mom > 0:
+                moms = [st["mom"] for st in states]
+                torch._foreach_mul_(moms, mom)
+                torch._foreach_addcdiv_(moms, grads, denom, value=-lr)
+                torch._foreach_add_(dense, moms)
+            else:
+                torch._foreach_addcdiv_(dense, grads, denom, value=-lr)
         return loss
+
+    @torch.no_grad()
+    def step_rows(self, p: torch.Tensor, idx: torch.Tensor, grad: torch.Tensor) -> None:
+        """Update only rows ``idx`` of ``p`` given their dense gradient.
+
+        The same update as a sparse gradient with unique indices ``idx`` and values
+        ``grad`` gets from :meth:`step`, without building (and coalescing) the sparse
+        tensor: GRU4Rec's training gathers the rows a mini-batch touches once, as leaves,
+        and hands their gradient here.
+
+        Parameters
+        ----------
+        p : torch.Tensor
+            A parameter of this optimiser, (n, ...).
+        idx : torch.Tensor
+            (U,) int64 *unique* row indices.
+        grad : torch.Tensor
+            (U, ...) gradient of ``p[idx]``.
+        """
+        for group in self.param_groups:
+            if any(q is p for q in group["params"]):
+                self._update_rows(p, group, idx, grad)
+                return
+        raise ValueError("step_rows: the tensor is not a parameter of this optimiser")
+
+    def _state(self, p: torch.Tensor, mom: float) -> dict:
+        state = self.state[p]
+        if not state:
+            state["acc"] = torch.zeros_like(p)
+            if mom > 0:
+                state["mom"] = torch.zeros_like(p)
+        return state
+
+    def _update_rows(self, p, group, idx, val) -> None:
+        lr, mom, eps = group["lr"], group["momentum"], group["eps"]
+        state = self._state(p, mom)
+        # index_select, not [idx]: advanced indexing costs more per call on CPU
+        acc = state["acc"].index_select(0, idx).addcmul_(val, val)
+        state["acc"].index_copy_(0, idx, acc)
+        denom = acc.add_(eps).sqrt_()
+        if mom > 0:  # m = mom * m - lr * g / sqrt(acc + eps); p += m
+            m = state["mom"].index_select(0, idx).mul_(mom).addcdiv_(val, denom, value=-lr)
+            state["mom"].index_copy_(0, idx, m)
+            p.index_add_(0, idx, m)
+        else:
+            p.index_add_(0, idx, val / denom, alpha=-lr)
 
 
 __all__ = ["AdagradM", "bpr_max_loss", "xe_loss"]

@@ -222,11 +222,18 @@ def test_training_resets_hidden_state_at_playlist_boundaries():
     lit = GRU4RecLightning(net, popularity=pl.item_popularity())
     where = {int(t): (p, j) for p in range(len(pl)) for j, t in enumerate(pl[p])}
     checked = 0
+    steps = []
+    for chunk in SessionParallelDataset(pl, batch_size=2, chunk=2):  # packed runs of steps
+        ptr, rptr, kptr = (chunk[k].tolist() for k in ("ptr", "reset_ptr", "keep_ptr"))
+        for i in range(len(ptr) - 1):
+            keep = chunk["keep"][kptr[i] : kptr[i + 1]] if kptr[i] < kptr[i + 1] else None
+            steps.append((chunk["inputs"][ptr[i] : ptr[i + 1]],
+                          chunk["reset"][rptr[i] : rptr[i + 1]], keep))
     with torch.no_grad():
-        for batch in SessionParallelDataset(pl, batch_size=2):
-            out, hidden = net.step(batch["inputs"], lit._carry(batch))
-            lit._hidden = hidden
-            for row, x in enumerate(batch["inputs"].tolist()):
+        for inputs, reset, keep in steps:
+            out, hidden = net.step(inputs, lit._carry(inputs, reset, keep))
+            lit._hidden = [h.clone() for h in hidden]
+            for row, x in enumerate(inputs.tolist()):
                 p, j = where[x]
                 prefix = torch.from_numpy(pl[p][: j + 1].astype(np.int64))[None]
                 expected = net.hidden_states(prefix)[0, -1]  # the playlist alone, from a zero state
@@ -327,3 +334,90 @@ def test_one_hot_input_matches_the_official_gru_embedding():
     vx = wx[seq[:, 1].numpy()] + b
     r = 1.0 / (1.0 + np.exp(-(vx[:, 5:10] + (h @ wh[:, 5:])[:, :5])))
     assert np.abs((r * h) @ wh[:, :5] - r * (h @ wh[:, :5])).max() > 1e-3
+
+
+# issue 13 item 1: the faster training loop must train the same model
+def test_adagradm_step_rows_equals_the_sparse_update():
+    torch.manual_seed(0)
+    sparse = torch.nn.Embedding(7, 3, sparse=True)
+    rows = torch.nn.Embedding(7, 3)
+    rows.weight.data.copy_(sparse.weight.data)
+    o_sparse = AdagradM(sparse.parameters(), lr=0.1, momentum=0.3)
+    o_rows = AdagradM(rows.parameters(), lr=0.1, momentum=0.3)
+    for idx in ([0, 2, 2, 6], [1, 2], [2, 5, 5, 0]):
+        idx = torch.tensor(idx)
+        o_sparse.zero_grad()
+        (sparse(idx) ** 2).sum().backward()  # sparse gradient with repeated rows
+        o_sparse.step()
+        u, inv = torch.unique(idx, return_inverse=True)
+        leaf = rows.weight.detach()[u].requires_grad_()  # each touched row once
+        (leaf[inv] ** 2).sum().backward()
+        o_rows.step_rows(rows.weight, u, leaf.grad)
+    np.testing.assert_allclose(rows.weight.data.numpy(), sparse.weight.data.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError):
+        o_rows.step_rows(torch.zeros(7, 3), torch.tensor([0]), torch.ones(1, 3))
+
+
+def test_negatives_drawn_per_chunk_follow_popularity_alpha():
+    from scipy.stats import chisquare
+
+    from apc.models.sequence._base import NegativeSampler
+
+    pop = np.arange(1, 41, dtype=np.float64) ** 2  # skewed popularity of 40 tracks
+    sampler = NegativeSampler(pop, alpha=0.5, seed=0)
+    steps, s = 64, 512
+    neg = sampler.sample(steps * s).view(steps, s)  # one call per chunk, as training draws them
+    counts = np.bincount(neg.flatten().numpy(), minlength=40)
+    target = pop**0.5 / (pop**0.5).sum()
+    assert chisquare(counts, target * counts.sum()).pvalue > 1e-3
+    # the test has power: popularity^1 (alpha ignored) is rejected on the same sample
+    wrong = pop / pop.sum()
+    assert chisquare(counts, wrong * counts.sum()).pvalue < 1e-12
+    # and the steps of a chunk get different samples
+    assert not torch.equal(neg[0], neg[1])
+    # the same stream as one draw per step (the seed gives the same samples either way)
+    again = NegativeSampler(pop, alpha=0.5, seed=0)
+    per_step = torch.stack([again.sample(s) for _ in range(steps)])
+    assert torch.equal(per_step, neg)
+
+
+@pytest.mark.parametrize("config", [dict(), dict(constrained_embedding=False, embedding=0)])
+def test_chunked_training_equals_one_step_per_training_step(monkeypatch, config):
+    import apc.models.sequence.data as data
+
+    train, _, _ = cycle_task()
+    params = dict(hidden=8, n_negatives=16, batch_size=8, epochs=2, val_fraction=0,
+                  logq=1.0, momentum=0.2, dropout_hidden=0.3, **config)
+    weights = []
+    for chunk in (1, 7):
+        monkeypatch.setattr(data, "SESSION_CHUNK", chunk)
+        m = GRU4Rec(**params).fit(train)
+        weights.append({k: v.clone() for k, v in m.network_.state_dict().items()})
+        assert np.isfinite(m.history_["train_loss"]).all()
+    for k in weights[0]:
+        np.testing.assert_allclose(weights[0][k].numpy(), weights[1][k].numpy(),
+                                   rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+@pytest.mark.parametrize(
+    "config", [dict(), dict(constrained_embedding=False, embedding=6, layers=2),
+               dict(constrained_embedding=False, embedding=0)]
+)
+def test_row_updates_equal_plain_autograd(monkeypatch, config):
+    # without momentum, Adagrad on the touched rows (training's fast path) and Adagrad on
+    # dense autograd gradients (the path of Adam / DDP) are the same update
+    train, _, _ = cycle_task()
+    params = dict(hidden=8, n_negatives=16, batch_size=8, epochs=2, val_fraction=0, logq=1.0,
+                  **config)
+    weights = []
+    for sparse in (True, False):
+        def build(self, train, features, sparse=sparse):
+            return GRU4RecNet(self.config, train.n_tracks, sparse=sparse)
+
+        monkeypatch.setattr(GRU4Rec, "_build_network", build)
+        m = GRU4Rec(**params).fit(train)
+        assert m.network_.sparse is sparse
+        weights.append(m.network_.state_dict())
+    for k in weights[0]:
+        np.testing.assert_allclose(weights[0][k].numpy(), weights[1][k].numpy(),
+                                   rtol=1e-4, atol=1e-5, err_msg=k)
