@@ -448,13 +448,18 @@ def _sparse_top_k_rows(s, k: int, exclude, prior: Prior | None, w, c):
         first = prior.order[0] if n else 0
         bound = (w * prior.values[first] + np.float32(0.0)) + c
     v_s = v_s.astype(np.float32, copy=False)
-    v_s[np.isnan(v_s)] = -np.inf
-    v_s[v_s == np.inf] = _FMAX
+    all_finite = bool(np.isfinite(v_s).all())  # the common case: no pass below
+    if not all_finite:
+        v_s[np.isnan(v_s)] = -np.inf
+        v_s[v_s == np.inf] = _FMAX
     tie_s = j_s if rank is None else rank[j_s].astype(np.int64)
     # candidates among the stored entries: the k best of each row that are not excluded
     # (finite only) lie among its k + n_ex best, so only those are tested for exclusion
-    finite = np.isfinite(v_s)
-    cr, cv, ct, cj = r_s[finite], v_s[finite], tie_s[finite], j_s[finite]
+    if all_finite:
+        cr, cv, ct, cj = r_s, v_s, tie_s, j_s
+    else:
+        finite = np.isfinite(v_s)
+        cr, cv, ct, cj = r_s[finite], v_s[finite], tie_s[finite], j_s[finite]
     ptr = np.zeros(b + 1, dtype=np.int64)
     np.cumsum(np.bincount(cr, minlength=b), out=ptr[1:])
     top = topn_mask(ptr, ct, cv, k + n_ex)

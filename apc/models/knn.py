@@ -51,6 +51,9 @@ _TINY32 = np.float32(np.finfo(np.float32).smallest_subnormal)
 _MATCH_PRODUCT_MAX_SEED = 500
 # playlists up to this long find STAN's anchor i* the same way (4 ** -(steps from the end))
 _ANCHOR_PRODUCT_MAX_LENGTH = 500
+# votes (stored scores) per block of queries: blocks this size stay in cache, which on
+# the MPD subset makes scoring ~1.5x faster than 1,024-query blocks
+_BLOCK_VOTES = 1 << 19
 _SECONDS_PER_DAY = 86400.0
 
 
@@ -351,6 +354,14 @@ class PlaylistKNN(ScoringRecommender):
     sparse_scores = True  # _score returns CSR blocks: no dense memory cap on blocks
     config_class = KNNConfig
 
+    @property
+    def batch_size(self) -> int:  # type: ignore[override]
+        """Queries per block: about ``2**19`` expected votes, between 16 and 1,024."""
+        per_query = getattr(self, "votes_per_query_", 0.0)
+        if per_query <= 0:
+            return 1024
+        return int(min(1024, max(16, _BLOCK_VOTES // per_query)))
+
     # ------------------------------------------------------------------ fit
     def _validate(self, train: Playlists) -> None:
         if (self.sample_size is not None and self.sampling == "popular"
@@ -389,6 +400,10 @@ class PlaylistKNN(ScoringRecommender):
         t_dtype = np.float64 if self.weighting in ("stan", "vsknn") else dtype
         self.playlists_t_ = sp.csr_array(self.playlists_.T, dtype=t_dtype)  # (n_tracks, P)
         self.lengths_ = np.diff(d_indptr).astype(np.float32)  # distinct tracks per playlist
+        # neighbours are found through shared tracks, so their length is length-biased
+        total = float(self.lengths_.sum())
+        self.votes_per_query_ = (self.n_neighbors * float(np.square(self.lengths_,
+                                 dtype=np.float64).sum()) / total) if total else 0.0
         self.positions_ = d_pos if self._expands() else None
         self.match_t_ = None  # float64 (n_tracks, P) for the most-recent-match product
         if self._needs_recent():
