@@ -124,5 +124,7 @@ def test_datamodule_layouts():
         pl, val_fraction=0.0, layout="session", batch_size=4, max_len=None, seed=0
     )
     assert not dm2.has_validation
-    first = next(iter(dm2.train_dataloader()))
-    assert first["inputs"].shape == (4,) and first["reset"].all()
+    first = next(iter(dm2.train_dataloader()))  # a chunk of steps, packed flat
+    ptr, rptr = first["ptr"].tolist(), first["reset_ptr"].tolist()
+    assert ptr[-1] == len(first["inputs"]) == len(first["targets"]) == dm2.n_train_events
+    assert ptr[1] == 4 and first["reset"][: rptr[1]].tolist() == [0, 1, 2, 3]  # all slots new
