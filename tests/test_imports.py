@@ -37,7 +37,7 @@ ROOT = Path(apc.__file__).resolve().parent
 #: layers below it; inside a layer the parts' graph must be acyclic.
 LAYERS: list[set[str]] = [
     {"apc", "apc.errors", "apc.parsing", "apc.progress", "apc.random", "apc._atomic",
-     "apc.resources"},
+     "apc._threads", "apc.resources"},
     {"apc.data"},
     {"apc.datasets", "apc.features", "apc.evaluation"},
     {"apc.models"},
