@@ -131,6 +131,7 @@ def rss_gb() -> float:
 
 # ------------------------------------------------------------------------ one model
 def run_one(args) -> None:
+    from apc.models.fallback import with_title_fallback
     from apc.models.registry import import_path
 
     t0 = time.perf_counter()
@@ -140,7 +141,8 @@ def run_one(args) -> None:
     load_s = time.perf_counter() - t0
     rss_load = rss_gb()
     path, params = MODELS[args.model]
-    model = import_path(path)(**params)
+    # title-only challenge queries go to the title model, as in apc's front doors
+    model = with_title_fallback(import_path(path)(**params))
     t0, c0 = time.perf_counter(), time.process_time()
     model.fit(train)
     fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
