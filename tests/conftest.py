@@ -7,6 +7,8 @@ from hypothesis import HealthCheck, settings
 from apc.testing import SHARED_DATA, TEST_SEED
 
 os.environ.setdefault("APC_PROGRESS", "0")  # no progress bars in test logs
+# no feature tables in the user's cache folder; tests of that cache set it themselves
+os.environ.setdefault("APC_CACHE_DIR", "off")
 
 # Property tests must not depend on the machine's speed: no per-example deadline and no
 # "data generation too slow" health check (both fail on a loaded CI machine), and the

@@ -27,6 +27,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from math import gcd
 from pathlib import Path
 
@@ -223,6 +224,53 @@ def log_mel(y: np.ndarray, settings: MelSettings | None = None) -> np.ndarray:
     return compress(mel, s)
 
 
+@lru_cache(maxsize=8)
+def _mel_basis(settings: MelSettings) -> np.ndarray:
+    """Build (once per settings) the float32 (n_mels, 1 + n_fft // 2) mel filter bank."""
+    import librosa
+
+    s = settings
+    return librosa.filters.mel(
+        sr=s.sr, n_fft=s.n_fft, n_mels=s.n_mels, fmin=s.fmin, fmax=s.fmax, dtype=np.float32
+    )
+
+
+def log_mel_batch(y: np.ndarray, settings: MelSettings | None = None) -> np.ndarray:
+    """Compute :func:`log_mel` of equally long signals at once: (B, n) -> (B, n_mels, n_frames).
+
+    The same STFT (librosa, centred, Hann window) and the same mel filter bank as
+    :func:`log_mel`, but one STFT call for the batch and one BLAS matrix product per
+    clip instead of librosa's per-clip ``einsum`` and per-clip filter-bank build; the
+    values agree with :func:`log_mel` to float32 rounding (the sums run in another
+    order).
+
+    Parameters
+    ----------
+    y : np.ndarray
+        float (B, n_samples) signals sampled at ``settings.sr``.
+    settings : MelSettings, optional
+        Front-end settings.
+
+    Returns
+    -------
+    np.ndarray
+        float32 (B, n_mels, n_frames).
+    """
+    import librosa
+
+    s = settings or MelSettings()
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 2:
+        raise ApcInputError(f"expected (B, n_samples) signals, got shape {y.shape}", field="audio")
+    if y.shape[1] < s.n_fft:
+        y = np.pad(y, ((0, 0), (0, s.n_fft - y.shape[1])))
+    spec = np.abs(librosa.stft(y, n_fft=s.n_fft, hop_length=s.hop_length)) ** s.power
+    # one GEMM over all frames of the batch: a stacked matmul over the (strided) spectrogram
+    # runs ~15x slower; (n_mels, F) x (B, F, T) -> (n_mels, B, T)
+    mel = np.tensordot(_mel_basis(s), spec.astype(np.float32, copy=False), axes=([1], [1]))
+    return compress(np.ascontiguousarray(mel.transpose(1, 0, 2)), s)
+
+
 def compress(mel: np.ndarray, settings: MelSettings) -> np.ndarray:
     """Apply the log compression of ``settings`` to a linear mel spectrogram.
 
@@ -335,17 +383,28 @@ def signal_cache_key(y: np.ndarray, settings: MelSettings) -> str:
     return h.hexdigest()
 
 
-def _cached(cache_dir: Path | None, key: str, compute) -> np.ndarray:
-    if cache_dir is None:
-        return compute()
-    path = Path(cache_dir) / "logmel" / key[:2] / f"{key}.npy"
+def _cache_path(cache_dir: Path, key: str) -> Path:
+    return Path(cache_dir) / "logmel" / key[:2] / f"{key}.npy"
+
+
+def _load_cached(cache_dir: Path, key: str) -> np.ndarray | None:
+    path = _cache_path(cache_dir, key)
     if path.is_file():
         try:
             return np.load(path)
         except (OSError, ValueError):  # a damaged cache entry is recomputed, not fatal
-            pass
+            return None
+    return None
+
+
+def _cached(cache_dir: Path | None, key: str, compute) -> np.ndarray:
+    if cache_dir is None:
+        return compute()
+    hit = _load_cached(cache_dir, key)
+    if hit is not None:
+        return hit
     out = compute()
-    _write_npy(path, out)
+    _write_npy(_cache_path(cache_dir, key), out)
     return out
 
 
@@ -466,16 +525,35 @@ def log_mels_from_signals(
     """
     s = settings or MelSettings()
     s.validate()
-    out: list[np.ndarray | None] = []
-    for y in progress(list(signals), "log-mel spectrograms", unit="clip"):
+    cache = None if cache_dir is None else Path(cache_dir)
+    out: list[np.ndarray | None] = [None] * len(signals)
+    todo: dict[int, list[tuple[int, np.ndarray, str | None]]] = {}  # length -> clips
+    for i, y in enumerate(signals):
         if y is None:
-            out.append(None)
             continue
         y = resample(np.asarray(y, dtype=np.float32).reshape(-1), sr, s.sr)
         if s.max_seconds is not None and len(y) > s.max_seconds * s.sr:
             want = int(round(s.max_seconds * s.sr))
             start = (len(y) - want) // 2
             y = y[start : start + want]
-        cache = None if cache_dir is None else Path(cache_dir)
-        out.append(_cached(cache, signal_cache_key(y, s), lambda y=y: log_mel(y, s)))
+        key = None if cache is None else signal_cache_key(y, s)
+        hit = None if key is None else _load_cached(cache, key)
+        if hit is not None:
+            out[i] = hit
+        else:
+            todo.setdefault(len(y), []).append((i, y, key))
+    # equally long clips go through the STFT and the filter bank together (log_mel_batch)
+    batches = [clips[b : b + _BATCH] for clips in todo.values()
+               for b in range(0, len(clips), _BATCH)]
+    for batch in progress(batches, "log-mel spectrograms", unit="batch"):
+        mels = log_mel_batch(np.stack([y for _, y, _ in batch]), s)
+        for (i, _, key), m in zip(batch, mels, strict=True):
+            out[i] = np.ascontiguousarray(m)
+            if key is not None:
+                _write_npy(_cache_path(cache, key), out[i])
     return out
+
+
+#: Clips per log_mel_batch call in log_mels_from_signals (~60 MB of spectrogram per
+#: batch for 6-second clips).
+_BATCH = 64

@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,6 +58,32 @@ from apc.features.table import STORE_FORMAT, FeatureStore, FeatureTable, align
 #: (each calling build_features) share one build even without a cache directory.
 _MEMO: OrderedDict[tuple[str, str], tuple[FeatureTable, list[pd.DataFrame]]] = OrderedDict()
 _MEMO_SIZE = 16
+
+#: How each table requested from :func:`build_tables` was obtained in this process:
+#: ``memo`` (built earlier in the process), ``store`` (read from the on-disk store) or
+#: ``built``. Tests and benchmarks read it to tell a cache hit from a build.
+CACHE_STATS: Counter[str] = Counter()
+
+
+def default_cache_dir() -> Path | None:
+    """Return the folder that keeps feature tables when a model names no ``cache_dir``.
+
+    ``$APC_CACHE_DIR`` when set (``off``, ``0``, ``none`` or empty turn the default cache
+    off), else ``$XDG_CACHE_HOME/apc``, else ``~/.cache/apc``. Only the small per-track
+    tables are kept there (a few hundred kB for ``synth:small``), never spectrograms:
+    a second ``apc evaluate`` of a content model on the same split reads its features
+    instead of rendering, analysing and training them again.
+
+    Returns
+    -------
+    Path or None
+        The folder (not created here), or None when the default cache is off.
+    """
+    env = os.environ.get("APC_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in ("", "0", "off", "none") else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "apc"
 
 
 # ---------------------------------------------------------------------------- keys
@@ -159,6 +186,7 @@ def build_tables(
     cache_dir: str | Path | None = None,
     seed: int = 0,
     options: dict[str, dict] | None = None,
+    table_dir: str | Path | None = None,
 ) -> tuple[list[FeatureTable], pd.DataFrame]:
     """Load or build each named feature table for a corpus; also return the audio report.
 
@@ -175,6 +203,10 @@ def build_tables(
         Seed of every stochastic step.
     options : dict, optional
         Per-set keyword arguments, as for :func:`build_features`.
+    table_dir : str or Path, optional
+        Without ``cache_dir``: store and reuse the tables (only the tables, no
+        spectrograms) under ``<table_dir>/features``; a folder that cannot be written
+        is skipped with a :class:`~apc.errors.DataWarning`.
 
     Returns
     -------
@@ -186,7 +218,8 @@ def build_tables(
         empty.
     """
     names = parse_names(names)
-    store = None if cache_dir is None else FeatureStore(Path(cache_dir) / "features")
+    root = cache_dir if cache_dir is not None else table_dir
+    store = None if root is None else FeatureStore(Path(root) / "features")
     tables, reports = [], []
     for name in names:
         key = feature_key(pl, name, seed=seed, options=options)
@@ -195,10 +228,12 @@ def build_tables(
             table, rep = _MEMO[(name, key)]
             tables.append(table)
             reports += rep
+            CACHE_STATS["memo"] += 1
             continue
         if store is not None and store.has(name, key):
             try:
                 tables.append(store.load(name, key))
+                CACHE_STATS["store"] += 1
                 continue
             except ApcInputError:
                 pass  # damaged cache entry: rebuild it
@@ -207,8 +242,15 @@ def build_tables(
         table = builder(
             pl, seed=int(seed), opts=options_for(options, name), cache_dir=cache_dir, report=rep
         )
+        CACHE_STATS["built"] += 1
         reports += rep
-        if store is not None:
+        if store is not None and cache_dir is None:
+            try:  # the default table cache is a convenience: never fail a fit over it
+                store.save(table, key)
+            except (OSError, ApcInputError) as e:
+                warnings.warn(f"feature table not cached in {store.root}: {e}", DataWarning,
+                              stacklevel=2)
+        elif store is not None:
             store.save(table, key)
         _MEMO[(name, key)] = (table, rep)
         while len(_MEMO) > _MEMO_SIZE:
@@ -244,6 +286,7 @@ def build_features(
     cache_dir: str | Path | None = None,
     seed: int = 0,
     options: dict[str, dict] | None = None,
+    table_dir: str | Path | None = None,
 ) -> ItemFeatures:
     """Build per-track features of ``pl``'s catalogue (reusing cached tables).
 
@@ -263,6 +306,9 @@ def build_features(
     options : dict, optional
         Per-set keyword arguments, e.g. ``{"wmf": {"n_factors": 16},
         "audio_cnn": {"epochs": 5, "mel": {"max_seconds": 10}}}``.
+    table_dir : str or Path, optional
+        Without ``cache_dir``: store and reuse only the built tables under
+        ``<table_dir>/features`` (see :func:`default_cache_dir`).
 
     Returns
     -------
@@ -276,9 +322,11 @@ def build_features(
     >>> f.matrix.shape, f.blocks
     ((12, 4), {'wmf': slice(0, 4, None)})
     """
-    tables, _ = build_tables(pl, names, cache_dir=cache_dir, seed=seed, options=options)
+    tables, _ = build_tables(pl, names, cache_dir=cache_dir, seed=seed, options=options,
+                             table_dir=table_dir)
     return align(tables, pl.tracks)
 
 
-__all__ = ["FEATURES", "STORE_FORMAT", "FeatureStore", "FeatureTable", "align", "build_features",
-           "build_tables", "corpus_log_mels", "feature_key", "has_audio", "parse_names"]
+__all__ = ["CACHE_STATS", "FEATURES", "STORE_FORMAT", "FeatureStore", "FeatureTable", "align",
+           "build_features", "build_tables", "corpus_log_mels", "default_cache_dir",
+           "feature_key", "has_audio", "parse_names"]

@@ -136,7 +136,9 @@ def render_audio(tracks: pd.DataFrame, rows, *, sr: int = 22050, seconds: float 
         own = _hash_uniform(seeds[s:e], steps + 1000)
         use_own = _hash_uniform(seeds[s:e], steps + 2000) < 0.25
         deg = _SCALE[((np.where(use_own, own, motif)) * len(_SCALE)).astype(np.int64)]
-        f0 = pitch * 2.0 ** (np.take_along_axis(deg, k % _PATTERN, axis=1) / 12.0)  # (B, n)
+        # the pitch of each of the 8 steps once, then gathered per sample: the same values
+        # as raising 2 to each sample's degree, without a power per sample
+        f0 = np.take_along_axis(pitch * 2.0 ** (deg / 12.0), k % _PATTERN, axis=1)  # (B, n)
         phase = np.mod(2 * np.pi * np.cumsum(f0, axis=1) / sr, 2 * np.pi).astype(np.float32)
         # harmonic tone by the Chebyshev recurrence sin((h+1)x) = 2cos(x)sin(hx) - sin((h-1)x)
         amp = (bright ** (harmonics - 1)) * np.where(harmonics % 2 == 0, timbre, 1.0)  # (B, H)

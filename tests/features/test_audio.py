@@ -10,6 +10,7 @@ from apc.features.audio import (
     MelSettings,
     load_audio,
     log_mel,
+    log_mel_batch,
     log_mel_file,
     log_mels_from_files,
     log_mels_from_signals,
@@ -135,6 +136,29 @@ def test_signals_are_resampled_and_cached(tmp_path):
     assert m.shape == (128, 1 + SR // 512)
     assert abs(int(np.argmax(m[:, 3:-3].mean(axis=1))) - mel_band_of(1000.0)) <= 1
     assert len(list(Path(tmp_path).rglob("*.npy"))) == 1
+
+
+def test_batched_signals_equal_one_clip_at_a_time(tmp_path, monkeypatch):
+    # log_mels_from_signals runs equally long clips through log_mel_batch (issue 13)
+    ys = [sine(f, 1.0) for f in (300.0, 1000.0, 4000.0)] + [None, sine(500.0, 0.5)]
+    got = log_mels_from_signals(ys, sr=SR, cache_dir=tmp_path)
+    for y, m in zip(ys, got, strict=True):
+        if y is None:
+            assert m is None
+        else:
+            np.testing.assert_allclose(m, log_mel(y), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(log_mel_batch(np.stack(ys[:3])), np.stack(got[:3]), atol=1e-5)
+    assert len(list(Path(tmp_path).rglob("*.npy"))) == 4
+    # a second call reads every clip from the cache: nothing is computed
+    import apc.features.audio as audio_mod
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(audio_mod, "log_mel_batch", boom)
+    again = log_mels_from_signals(ys, sr=SR, cache_dir=tmp_path)
+    for a, b in zip(again, got, strict=True):
+        assert (a is None and b is None) or np.array_equal(a, b)
 
 
 @pytest.mark.realdata

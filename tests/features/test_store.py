@@ -130,6 +130,34 @@ def test_build_wmf_is_cached_and_keyed(tmp_path, monkeypatch):
     assert k != feature_key(pl, "wmf", options={"wmf": {"n_factors": 5}})
 
 
+def test_default_table_cache_is_reused_across_processes_and_keyed(tmp_path, monkeypatch):
+    # issue 13 item 4: a hybrid model without cache_dir keeps its feature tables in the
+    # user cache folder, so a second run (a new process: the in-memory memo is empty)
+    # reads them instead of building them again; a changed option misses.
+    from apc.models.hybrid.content_knn import ContentKNN
+
+    pl = checkerboard()
+    monkeypatch.setenv("APC_CACHE_DIR", str(tmp_path))
+    assert store_mod.default_cache_dir() == tmp_path
+
+    def fit(n_factors):
+        store_mod._MEMO.clear()  # what a new process starts with
+        before = dict(store_mod.CACHE_STATS)
+        ContentKNN(features="wmf", feature_options={"wmf": {**FAST["wmf"],
+                                                            "n_factors": n_factors}}).fit(pl)
+        return {k: store_mod.CACHE_STATS[k] - before.get(k, 0) for k in ("built", "store")}
+
+    assert fit(4) == {"built": 1, "store": 0}
+    assert len(list((tmp_path / "features").glob("wmf-*.parquet"))) == 1
+    assert fit(4) == {"built": 0, "store": 1}  # second run: a cache hit, nothing built
+    assert fit(5) == {"built": 1, "store": 0}  # another option: another key
+    assert len(list((tmp_path / "features").glob("wmf-*.parquet"))) == 2
+
+    monkeypatch.setenv("APC_CACHE_DIR", "off")
+    assert store_mod.default_cache_dir() is None
+    assert fit(4) == {"built": 1, "store": 0}
+
+
 def test_build_tags_and_concatenate(seed):
     pl = checkerboard()
     tags = pd.DataFrame(

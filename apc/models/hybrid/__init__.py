@@ -40,9 +40,18 @@ class FeatureConfig:
     seed: int = param(
         0, ge=0, doc="Seed of the feature building (and of initialisation and sampling)."
     )
-    cache_dir: str | None = param(None, doc="Feature store / spectrogram cache directory.")
+    cache_dir: str | None = param(
+        None, doc="Feature store / spectrogram cache directory. None: only the feature tables "
+        "are kept, in the user cache folder (apc.features.store.default_cache_dir; "
+        "APC_CACHE_DIR=off turns it off).",
+    )
     feature_options: dict[str, Any] | None = param(
         None, doc="Per-feature-set options passed to apc.features.store.build_features."
+    )
+    num_threads: int = param(
+        1, ge=0, doc="Torch intra-op threads while building features and training (0: torch's "
+        "default). One by default: the networks are small, and on a loaded 2-core machine "
+        "two spin-waiting OpenMP threads took 13x the CPU time per step (issue 13).",
     )
 
 
@@ -100,7 +109,8 @@ def resolve_features(model, train: Playlists, features: ItemFeatures | None) -> 
 
     With ``features`` given: the blocks named by ``model.features`` when all of them are
     present, else the whole matrix. Without: built through the feature store from
-    ``train`` with the model's ``cache_dir``, ``seed`` and ``feature_options``.
+    ``train`` with the model's ``cache_dir``, ``seed`` and ``feature_options``; with no
+    ``cache_dir``, the tables are kept in :func:`apc.features.store.default_cache_dir`.
 
     Parameters
     ----------
@@ -140,15 +150,20 @@ def resolve_features(model, train: Playlists, features: ItemFeatures | None) -> 
             return ItemFeatures(matrix, available, blocks)
         parse_names(names)  # unknown names raise; known but absent -> use what was given
         return features
-    from apc.features.store import build_features
+    from apc._threads import torch_threads
+    from apc.features.store import build_features, default_cache_dir
 
-    return build_features(
-        train,
-        feature_names(spec, train),
-        cache_dir=model.cache_dir,
-        seed=model.seed,
-        options=model.feature_options,
-    )
+    with torch_threads(int(getattr(model, "num_threads", 0))):
+        return build_features(
+            train,
+            feature_names(spec, train),
+            cache_dir=model.cache_dir,
+            seed=model.seed,
+            options=model.feature_options,
+            # the tables (not spectrograms) of an in-memory corpus such as synth:small are
+            # reused by the next run on the same split instead of being rendered again
+            table_dir=default_cache_dir() if model.cache_dir is None else None,
+        )
 
 
 def preprocess(

@@ -239,6 +239,7 @@ class ProfileModel(ScoringRecommender):
         return cand
 
     def _fit(self, train: Playlists, features: ItemFeatures | None) -> None:
+        from apc._threads import torch_threads
         from apc.features.cnn import make_trainer, quiet_lightning
 
         feats = resolve_features(self, train, features)
@@ -279,7 +280,7 @@ class ProfileModel(ScoringRecommender):
             generator=torch.Generator().manual_seed(int(self.seed)),
             drop_last=len(rows) > int(self.batch_size),
         )
-        with quiet_lightning():
+        with quiet_lightning(), torch_threads(int(self.num_threads)):
             make_trainer(max_epochs=self.epochs, accelerator=self.accelerator).fit(lit, loader)
         self.net_ = net.cpu().eval()
         self.x_ = x

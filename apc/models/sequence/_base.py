@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from apc._threads import torch_threads
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries
 from apc.errors import ApcInputError
@@ -76,6 +77,9 @@ class TrainingConfig:
     )
     log_dir: str | None = param(
         None, doc="Keep the CSV training logs there (default: a temporary directory)."
+    )
+    num_threads: int = param(
+        0, ge=0, doc="Torch intra-op threads while training (0: leave torch's setting)."
     )
 
 
@@ -405,7 +409,8 @@ class SequenceRecommender(ScoringRecommender):
                     default_root_dir=tmp,
                     log_every_n_steps=50,
                 )
-                trainer.fit(lit, datamodule=dm)
+                with torch_threads(int(cfg.num_threads)):
+                    trainer.fit(lit, datamodule=dm)
             self.best_epoch_ = None
             if ckpt is not None and ckpt.best_model_path:
                 state = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=True)

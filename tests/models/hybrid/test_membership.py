@@ -142,3 +142,13 @@ def test_bad_parameters():
     single = Playlists.from_sequences([["a"], ["b"]])
     with pytest.raises(ApcInputError, match="pair"):
         MembershipModel(epochs=1).fit(single, ItemFeatures(np.eye(2, dtype=np.float32)))
+
+
+def test_in_sorted_equals_isin(rng):
+    # the negative-clash check searches the sorted (playlist, song) keys (issue 13)
+    from apc.models.hybrid.membership import _in_sorted
+
+    for n in (0, 1, 7, 500):
+        keys = np.sort(rng.integers(0, 1000, n))
+        values = rng.integers(-5, 1005, (40, 3))
+        np.testing.assert_array_equal(_in_sorted(values, keys), np.isin(values, keys))
