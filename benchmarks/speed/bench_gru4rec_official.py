@@ -128,7 +128,8 @@ def worker_apc(args) -> dict:
     split = load_split(args.dataset, 0)
     queries = query_sample(split, args.max_queries, 0)
     params = {**OFFICIAL_BEST, "batch_size": args.batch, "epochs": args.epochs,
-              "seed": args.seed, "val_fraction": 0.0}
+              "seed": args.seed, "val_fraction": 0.0,
+              "num_threads": args.threads}  # 0: torch's default, as the official worker
     model = GRU4Rec(**params)
     c0, w0 = time.process_time(), time.perf_counter()
     model.fit(split.train)

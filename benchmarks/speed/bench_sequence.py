@@ -65,7 +65,9 @@ def load(name: str):
 
 # ``--tuned``: a small hand search judged on each model's own validation recall (the
 # share of training playlists it holds out for early stopping), never on the test
-# queries. GRU4Rec: the official code's best RSC15 setting (rsc15_xe_shared_100_best.py);
+# queries. GRU4Rec: lr, momentum and hidden dropout of the official code's best RSC15
+# setting (rsc15_xe_shared_100_best.py), with apc's batch 64 and logq 0 (the file: 32, 1;
+# bench_gru4rec_official.py runs all of the file's values);
 # the attention models: a 3x larger Adam step. All: patience 3 instead of 2.
 TUNED = {
     "gru4rec": {"lr": 0.2, "momentum": 0.2, "dropout_hidden": 0.4, "patience": 3},

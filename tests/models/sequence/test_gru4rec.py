@@ -421,3 +421,22 @@ def test_row_updates_equal_plain_autograd(monkeypatch, config):
     for k in weights[0]:
         np.testing.assert_allclose(weights[0][k].numpy(), weights[1][k].numpy(),
                                    rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+def test_trains_with_one_thread_by_default_and_restores_the_setting(monkeypatch):
+    seen = set()
+    step = GRU4RecLightning.training_step
+
+    def recording(self, batch, batch_idx):
+        seen.add(torch.get_num_threads())
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(GRU4RecLightning, "training_step", recording)
+    train, _, _ = cycle_task()
+    torch.set_num_threads(2)
+    GRU4Rec(hidden=8, n_negatives=8, batch_size=8, epochs=1, val_fraction=0).fit(train)
+    assert seen == {1} and torch.get_num_threads() == 2
+    seen.clear()
+    GRU4Rec(hidden=8, n_negatives=8, batch_size=8, epochs=1, val_fraction=0,
+            num_threads=0).fit(train)
+    assert seen == {2}
