@@ -139,17 +139,29 @@ def render_audio(tracks: pd.DataFrame, rows, *, sr: int = 22050, seconds: float 
         # the pitch of each of the 8 steps once, then gathered per sample: the same values
         # as raising 2 to each sample's degree, without a power per sample
         f0 = np.take_along_axis(pitch * 2.0 ** (deg / 12.0), k % _PATTERN, axis=1)  # (B, n)
-        phase = np.mod(2 * np.pi * np.cumsum(f0, axis=1) / sr, 2 * np.pi).astype(np.float32)
+        # in place, the same operations in the same order as
+        # np.mod(2 * np.pi * np.cumsum(f0, axis=1) / sr, 2 * np.pi), without temporaries
+        phase64 = np.cumsum(f0, axis=1)
+        del f0
+        phase64 *= 2 * np.pi
+        phase64 /= sr
+        np.mod(phase64, 2 * np.pi, out=phase64)
+        phase = phase64.astype(np.float32)
+        del phase64
         # harmonic tone by the Chebyshev recurrence sin((h+1)x) = 2cos(x)sin(hx) - sin((h-1)x)
         amp = (bright ** (harmonics - 1)) * np.where(harmonics % 2 == 0, timbre, 1.0)  # (B, H)
         amp = (amp / amp.sum(axis=1, keepdims=True)).astype(np.float32)
         two_cos = 2.0 * np.cos(phase)
         s_prev, s_cur = np.zeros_like(phase), np.sin(phase)
         tone = amp[:, :1] * s_cur
+        spare = np.empty_like(phase)
         for h in range(1, _N_HARMONICS):
-            s_prev, s_cur = s_cur, two_cos * s_cur - s_prev
-            tone += amp[:, h : h + 1] * s_cur
-        del s_prev, s_cur, two_cos, phase
+            np.multiply(two_cos, s_cur, out=spare)  # next = two_cos * s_cur - s_prev
+            spare -= s_prev
+            s_prev, s_cur, spare = s_cur, spare, s_prev
+            np.multiply(amp[:, h : h + 1], s_cur, out=spare)
+            tone += spare
+        del s_prev, s_cur, spare, two_cos, phase
         tone *= 0.45 + 0.55 * np.exp(-since / np.float32(0.25))  # each note's attack
         noise = 2.0 * _hash_uniform(seeds[s:e], np.arange(n)) - 1.0
         hits = noise * np.exp(-since / np.float32(0.035))

@@ -107,8 +107,10 @@ def run_one(name: str, *, cache_dir: str | None, timeout: float, python: str) ->
     return row
 
 
-def fmt(v) -> str:
-    return f"{v:.1f}" if isinstance(v, float) else str(v)
+def fmt(v, column: str = "") -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}" if column.startswith("recall") else f"{v:.1f}"
+    return str(v)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                           python=sys.executable)
             row["run"] = run
             rows.append(row)
-            print("| " + " | ".join(fmt(row.get(c, "")) for c in cols) + " |", flush=True)
+            print("| " + " | ".join(fmt(row.get(c, ""), c) for c in cols) + " |", flush=True)
             if row.get("stderr"):
                 print(row["stderr"], file=sys.stderr)
     print(f"# load average {os.getloadavg()[0]:.2f} at end")
