@@ -136,6 +136,20 @@ def _numba_kernel():
     return _cooc_kernel
 
 
+def _compile(fn, **options):
+    """Compile ``fn`` with ``numba.njit``, cached on disk when a cache folder is writable.
+
+    numba refuses ``cache=True`` (a RuntimeError at decoration, i.e. at import) when
+    neither the package folder nor the user's cache folder can be written, e.g. a
+    read-only install run by a user without a home folder; apc then compiles on
+    first use instead of failing to import.
+    """
+    try:
+        return numba.njit(cache=True, **options)(fn)
+    except RuntimeError:
+        return numba.njit(**options)(fn)
+
+
 if numba is not None:
     @numba.njit(inline="always")
     def _select(keys, k, n):  # pragma: no cover - compiled
@@ -160,7 +174,6 @@ if numba is not None:
                 k = n
         return k, thr
 
-    @numba.njit(parallel=True, nogil=True, cache=True)
     def _cooc_kernel(xt_ptr, xt_idx, x_ptr, x_idx, orig, chunk_bounds, n, left, right, shrink,
                      exclude_diag, out_idx, out_val, out_len, row0):  # pragma: no cover - compiled
         n_cols = len(orig)
@@ -208,6 +221,8 @@ if numba is not None:
                     out_val[base + t] = vbuf[0]
                     out_idx[base + t] = np.int32(0xFFFFFFFF - (key & np.uint64(0xFFFFFFFF)))
                 out_len[i - row0] = k
+
+    _cooc_kernel = _compile(_cooc_kernel, parallel=True, nogil=True)
 
 
 def _cooc_numba(kernel, x, xt, n, left, right, shrink, exclude_diagonal, work, progress):

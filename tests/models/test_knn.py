@@ -585,3 +585,24 @@ def test_code_products_equal_per_entry_path(rng, params, monkeypatch):
     slow = PlaylistKNN(n_neighbors=7, **params).fit(pl)
     assert slow.anchor_t_ is None
     np.testing.assert_allclose(scores_of(slow, pl, seeds), fast, rtol=1e-6)
+
+
+def test_numba_kernel_compiles_without_a_writable_cache_folder(monkeypatch):
+    # numba raises at decoration when cache=True finds no writable folder (a read-only
+    # install run without a home folder); apc must still import and compile.
+    numba = pytest.importorskip("numba")
+    from apc.models import _similarity
+
+    real = numba.njit
+
+    def njit(*args, cache=False, **kw):
+        if cache:
+            raise RuntimeError("cannot cache function '_f': no locator available")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(numba, "njit", njit)
+
+    def _f(a):  # pragma: no cover - compiled
+        return a + 1
+
+    assert _similarity._compile(_f, nogil=True)(41) == 42
