@@ -331,7 +331,7 @@ def recommend_to_csv(model_path: str | Path, train_spec: str | Path, seeds: str 
     ------
     ApcInputError
         When the model was fitted on another corpus than ``train_spec`` (another
-        catalogue fingerprint), or, with ``strict``, when a seed track is unknown.
+        corpus fingerprint), or, with ``strict``, when a seed track is unknown.
     """
     from apc._atomic import check_not_input
     from apc.datasets import load_corpus
@@ -343,7 +343,7 @@ def recommend_to_csv(model_path: str | Path, train_spec: str | Path, seeds: str 
     fitted_on = getattr(model, "corpus_fingerprint_", None)
     if fitted_on is not None and fitted_on != corpus_fingerprint(train):
         raise ApcInputError(
-            "the model was fitted on another corpus (its track catalogue differs); pass "
+            "the model was fitted on another corpus (its tracks or playlists differ); pass "
             "the corpus given to `apc fit` as --train", file=str(train_spec))
     queries, read = read_seed_file(seeds, train)
     report = SeedReport(

@@ -100,11 +100,12 @@ def check_train(train: Any) -> Playlists:
 
 
 def corpus_fingerprint(train: Playlists) -> str:
-    """Return a short hash of the corpus' track catalogue (its ids, in index order).
+    """Return a short hash of the training corpus: its track ids in index order and its playlists.
 
-    Two corpora with the same fingerprint map track indices to the same track ids, so
-    a saved model can tell whether the corpus given to ``apc recommend`` is the one it
-    was fitted on (a corpus of the same size with other ids has another fingerprint).
+    Two corpora with the same fingerprint map track indices to the same track ids and
+    hold the same playlists, so a saved model can tell whether the corpus given to
+    ``apc recommend`` is the one it was fitted on (a corpus of the same size with other
+    ids, or the same catalogue with other playlists, has another fingerprint).
 
     Examples
     --------
@@ -119,6 +120,8 @@ def corpus_fingerprint(train: Playlists) -> str:
     for lo in range(0, len(ids), step):
         h.update("\x1f".join(ids[lo : lo + step]).encode("utf-8", "surrogatepass"))
         h.update(b"\x1e")
+    h.update(np.ascontiguousarray(train.indptr, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(train.items, dtype=np.int32).tobytes())
     return h.hexdigest()
 
 

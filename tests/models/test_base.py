@@ -80,8 +80,9 @@ def test_corpus_fingerprint_tells_corpora_of_the_same_size_apart():
     a = Playlists.from_sequences([["x", "y"], ["y", "z"]])
     b = Playlists.from_sequences([["x", "y"], ["y", "w"]])  # same sizes, one other id
     c = Playlists.from_sequences([["y", "x"], ["z"]])  # other order of first appearance
-    assert corpus_fingerprint(a) == corpus_fingerprint(Playlists.from_sequences([["x", "y", "z"]]))
-    assert len({corpus_fingerprint(a), corpus_fingerprint(b), corpus_fingerprint(c)}) == 3
+    d = Playlists.from_sequences([["x", "y", "z"]])  # same catalogue, other playlists
+    assert corpus_fingerprint(a) == corpus_fingerprint(Playlists.from_sequences([["x", "y"], ["y", "z"]]))
+    assert len({corpus_fingerprint(x) for x in (a, b, c, d)}) == 4
     model = Popularity().fit(a)
     assert model.corpus_fingerprint_ == corpus_fingerprint(a)
 
