@@ -4,10 +4,8 @@ import numpy as np
 import pytest
 
 import apc.models._topk as _topk
-import apc.models.markov as markov
 from apc.data import Playlists
 from apc.errors import ApcInputError
-from apc.models.base import ScoringRecommender
 from apc.models.fallback import TitleFallback
 from apc.models.markov import MarkovChain, transition_counts
 from apc.models.popularity import Popularity
