@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/apc demo
-	$(BIN)/apc bench run benchmarks/quick.toml --out runs/quick
+	$(BIN)/apc bench run benchmarks/quick.toml --out runs/quick --overwrite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -83,6 +83,15 @@ class ArtefactKind:
     marker: str | None = None
 
 
+#: What a benchmark run folder may hold (apc.bench.rundir writes these; the hidden
+#: names are its lock and the temp files of a write killed half-way).
+RUN_ENTRIES = (
+    "config.json", "suite.toml", "provenance.json", "splits.json", "cells.json",
+    "results.parquet", "curves.parquet", "longtail.parquet", "summary.json", "summary.md",
+    "report.html", "cells", "cells/*", "plots", "plots/*.png", ".apc-run.lock",
+    ".*.apc-tmp-*", "cells/.*.apc-tmp-*", "plots/.*.apc-tmp-*",
+)
+
 KINDS: dict[str, ArtefactKind] = {
     k.name: k
     for k in (
@@ -101,13 +110,13 @@ KINDS: dict[str, ArtefactKind] = {
             ("challenge_set.json", "heldout.json", "train", "train/mpd.slice.*.json"),
             marker="heldout.json",
         ),
-        # recognised for clear messages only: `apc bench run --resume` continues a run,
-        # no writer here replaces one
+        # `apc bench run --resume` continues a run; `--overwrite` replaces one
+        # (apc.bench.rundir.clear_run), never a folder holding other files
         ArtefactKind(
             "run",
             "an apc benchmark run",
             b'"config_hash":',
-            ("*",),
+            RUN_ENTRIES,
             marker="config.json",
         ),
         ArtefactKind(

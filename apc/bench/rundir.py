@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from apc._atomic import atomic_write_bytes
+from apc._atomic import check_out_dir as check_artefact_dir
 from apc.bench.cells import CellOutput, CellTask
 from apc.bench.report import read_run_json, read_run_parquet
 from apc.bench.suite import Suite
@@ -184,7 +186,7 @@ def jsonable(obj: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- state
-def check_out_dir(out: Path, suite: Suite, resume: bool) -> None:
+def check_out_dir(out: Path, suite: Suite, resume: bool, overwrite: bool = False) -> None:
     """Check that ``out`` may receive this run (read only; creates nothing).
 
     Parameters
@@ -195,14 +197,20 @@ def check_out_dir(out: Path, suite: Suite, resume: bool) -> None:
         The suite to run.
     resume : bool
         Whether the user asked to continue a run.
+    overwrite : bool, default False
+        Whether the user asked to replace the run in ``out`` (``--overwrite``); a
+        folder holding anything a run does not write is refused all the same.
 
     Raises
     ------
     ApcInputError
         If ``out`` is a file, holds files that are not a benchmark run, holds a run and
-        ``resume`` is False, holds a run of a different suite, or has a truncated
-        ``config.json``.
+        neither ``resume`` nor ``overwrite`` is set, holds a run of a different suite
+        (on resume), or has a truncated ``config.json``.
     """
+    if resume and overwrite:
+        raise ApcInputError("--resume continues the run in this folder and --overwrite "
+                            "replaces it: pass one of them", file=str(out))
     if out.exists() and not out.is_dir():
         raise ApcInputError("is a file, not a folder; give a folder for the run", file=str(out))
     cfg = out / "config.json"
@@ -219,10 +227,13 @@ def check_out_dir(out: Path, suite: Suite, resume: bool) -> None:
                 file=str(out),
             )
         return
+    if overwrite:
+        check_artefact_dir(out, "run", overwrite=True)  # refuses files a run does not write
+        return
     if not resume:
         raise ApcInputError(
-            "this folder already holds a benchmark run; pass --resume to continue it or choose "
-            "another --out",
+            "this folder already holds a benchmark run; pass --resume to continue it, "
+            "--overwrite to replace it, or choose another --out",
             file=str(out),
         )
     stored = read_run_json(cfg, {})
@@ -231,6 +242,26 @@ def check_out_dir(out: Path, suite: Suite, resume: bool) -> None:
             "the suite changed since this run started (config hash differs); start a new --out",
             file=str(out),
         )
+
+
+def clear_run(out: Path) -> None:
+    """Remove what a previous run wrote in ``out``, keeping the folder and its lock.
+
+    Call only with the folder's lock held and after :func:`check_out_dir` with
+    ``overwrite=True`` has found nothing but a run's files there.
+
+    Parameters
+    ----------
+    out : Path
+        The run folder.
+    """
+    for entry in out.iterdir():
+        if entry.name == LOCK_NAME:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def committed(cells_dir: Path, cid: str) -> bool:

@@ -42,6 +42,7 @@ from apc.bench.rundir import (
     assemble,
     atomic_json,
     check_out_dir,
+    clear_run,
     committed,
     crash_point,
     is_assembled,
@@ -189,7 +190,8 @@ def check_executor(name: str) -> None:
     raise ApcInputError(f"unknown executor {name!r}; expected 'local' or 'ray'", field="executor")
 
 
-def check_run(suite: Suite, out: Path, *, executor: str = "local", resume: bool = False) -> None:
+def check_run(suite: Suite, out: Path, *, executor: str = "local", resume: bool = False,
+              overwrite: bool = False) -> None:
     """Check everything a run needs before its folder is created.
 
     Parameters
@@ -202,6 +204,8 @@ def check_run(suite: Suite, out: Path, *, executor: str = "local", resume: bool 
         Executor name.
     resume : bool
         Whether the run continues one in ``out``.
+    overwrite : bool
+        Whether the run replaces one in ``out``.
 
     Raises
     ------
@@ -209,7 +213,7 @@ def check_run(suite: Suite, out: Path, *, executor: str = "local", resume: bool 
         From :func:`~apc.bench.rundir.check_out_dir`, :func:`check_executor`,
         :func:`check_datasets` or :func:`check_models`.
     """
-    check_out_dir(out, suite, resume)
+    check_out_dir(out, suite, resume, overwrite)
     check_executor(executor)
     check_datasets(suite)
     check_models(suite)
@@ -338,6 +342,7 @@ def run_suite(
     *,
     executor: str = "local",
     resume: bool = False,
+    overwrite: bool = False,
     cache: str | Path | None = ".apc-cache",
     ray_address: str | None = None,
     executor_options: dict[str, Any] | None = None,
@@ -355,6 +360,9 @@ def run_suite(
         Where cells run.
     resume : bool
         Skip cells already committed in ``out`` (the suite must be unchanged).
+    overwrite : bool
+        Replace the run in ``out``: its files are removed once every check has passed
+        and the folder's lock is held (a folder holding other files is refused).
     cache : path or None
         Split and model cache folder; None disables caching.
     ray_address : str, optional
@@ -376,15 +384,16 @@ def run_suite(
         (the folder is then removed again if this call created it).
     """
     out = Path(out)
-    check_run(suite, out, executor=executor, resume=resume)
+    check_run(suite, out, executor=executor, resume=resume, overwrite=overwrite)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     lock = lock_run_folder(out)
     try:
-        check_out_dir(out, suite, resume)  # again, now that no one else can change it
+        check_out_dir(out, suite, resume, overwrite)  # again, now no one else can change it
         return _run_locked(
             suite, out, executor=executor, cache=cache, ray_address=ray_address,
             executor_options=executor_options, report=report, created=created,
+            overwrite=overwrite,
         )
     finally:
         lock.release()
@@ -392,7 +401,7 @@ def run_suite(
 
 def _run_locked(suite: Suite, out: Path, *, executor: str, cache: str | Path | None,
                 ray_address: str | None, executor_options: dict[str, Any] | None,
-                report: bool, created: bool) -> RunResult:
+                report: bool, created: bool, overwrite: bool = False) -> RunResult:
     """Run the suite with the folder's lock held (see :func:`run_suite`)."""
     from apc.bench.executors import make_executor
     from apc.bench.provenance import provenance
@@ -400,7 +409,7 @@ def _run_locked(suite: Suite, out: Path, *, executor: str, cache: str | Path | N
 
     cells_dir = out / "cells"
     tasks = plan_cells(suite, None if cache is None else str(cache))
-    todo = [t for t in tasks if not committed(cells_dir, t.cell_id)]
+    todo = [t for t in tasks if overwrite or not committed(cells_dir, t.cell_id)]
     pairs = sorted(
         {(t.dataset, t.seed) for t in todo},
         key=lambda p: ([d.name for d in suite.datasets].index(p[0]), p[1]),
@@ -412,6 +421,8 @@ def _run_locked(suite: Suite, out: Path, *, executor: str, cache: str | Path | N
             shutil.rmtree(out)  # nothing of the run was written: leave no folder behind
         raise
 
+    if overwrite:  # every check passed and the splits exist: the old run goes now
+        clear_run(out)
     # the run starts here: config, suite copy, provenance, split records
     config = {"config_hash": suite.config_hash(), "suite": suite.to_dict(), "source": suite.path}
     atomic_json(config, out / "config.json")

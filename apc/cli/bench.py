@@ -33,6 +33,9 @@ def run(
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted run in OUT (committed cells are kept).")
     ] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the benchmark run in OUT (only a run's own files).")
+    ] = False,
     cache: Annotated[Path, typer.Option(help="Split and model cache folder.")] = Path(".apc-cache"),
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
@@ -63,6 +66,7 @@ def run(
         out,
         executor=executor,
         resume=resume,
+        overwrite=overwrite,
         cache=None if no_cache else cache,
         ray_address=ray_address,
         executor_options=options,

@@ -286,3 +286,42 @@ def test_truncated_run_files_give_one_line_and_change_nothing(tmp_path, suite_pa
                               "--no-cache", "--no-plots"])
     assert res.exit_code == 0, res.output
     assert len(pd.read_parquet(results)) > 0
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_overwrite_replaces_a_run_and_nothing_else(tmp_path, suite_path):
+    out = tmp_path / "run"
+    run_suite(load_suite(suite_path), out, cache=None, report=False)
+    rows = _rows(out)
+    stale = out / "cells" / "old-model.json"  # a cell of an earlier suite: must go
+    stale.write_text("{}")
+
+    refused = runner.invoke(app, ["bench", "run", str(suite_path), "--out", str(out),
+                                  "--no-cache", "--no-plots"])
+    assert refused.exit_code == 2 and "--overwrite" in refused.output
+
+    both = runner.invoke(app, ["bench", "run", str(suite_path), "--out", str(out),
+                               "--no-cache", "--resume", "--overwrite"])
+    assert both.exit_code == 2 and "pass one of them" in both.output
+
+    done = runner.invoke(app, ["bench", "run", str(suite_path), "--out", str(out),
+                               "--no-cache", "--no-plots", "--overwrite"])
+    assert done.exit_code == 0, done.output
+    assert not stale.exists()
+    pd.testing.assert_frame_equal(_rows(out), rows)
+
+
+def test_overwrite_refuses_a_run_folder_holding_a_users_file(tmp_path, suite_path):
+    out = tmp_path / "run"
+    run_suite(load_suite(suite_path), out, cache=None, report=False)
+    (out / "my-notes.txt").write_text("mine")
+    before = _tree(out)
+    res = runner.invoke(app, ["bench", "run", str(suite_path), "--out", str(out),
+                              "--no-cache", "--no-plots", "--overwrite"])
+    assert res.exit_code == 2
+    assert "my-notes.txt" in res.output
+    assert _tree(out) == before
