@@ -246,7 +246,10 @@ def evaluate(model, split: Split, *, ks=(10, 100, 500), metrics: list[str] | Non
     Parameters
     ----------
     model : Recommender
-        Any object with ``fit`` and ``recommend``.
+        Any object with ``fit`` and ``recommend``, used as given: queries with an empty
+        seed (the MPD challenge's title-only playlists) get the model's own answer. To
+        answer them by title, as ``apc evaluate``, the runner and ``apc mpd submit`` do,
+        pass ``apc.models.with_title_fallback(model)``.
     split : Split
         From a protocol.
     ks : iterable of int
