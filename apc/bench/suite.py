@@ -44,37 +44,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 from apc.bench._toml import check_keys, int_list, resolve_source, typed, unique
 from apc.errors import ApcInputError, read_text
-
-#: Protocols whose queries hold one next track (or a few); the rest are continuation-like.
-NEXT_TRACK_PROTOCOLS = {"next-track"}
-
-#: Default metric labels per protocol family (the brief of the benchmark reports).
-DEFAULT_METRICS = {
-    "next-track": [
-        "hit@1",
-        "hit@5",
-        "hit@10",
-        "hit@20",
-        "mrr@20",
-        "ndcg@20",
-        "coverage@20",
-        "popularity@20",
-        "artist_diversity@20",
-    ],
-    "continuation": [
-        "recall@20",
-        "recall@100",
-        "recall@500",
-        "rprec",
-        "rprec_mpd",
-        "ndcg@500",
-        "ndcg_mpd",
-        "clicks_mpd",
-        "coverage@100",
-        "popularity@100",
-        "artist_diversity@100",
-    ],
-}
+from apc.evaluation.evaluate import default_labels
 
 _LABEL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:@(\d+))?$")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -312,7 +282,7 @@ def safe_name(text: str) -> str:
 
 
 def default_metrics(protocol: str) -> list[str]:
-    """Return the default metric labels for a protocol (next-track vs. continuation family).
+    """Return the default metric labels of a suite for ``protocol``.
 
     Parameters
     ----------
@@ -322,10 +292,9 @@ def default_metrics(protocol: str) -> list[str]:
     Returns
     -------
     list of str
-        A fresh list from :data:`DEFAULT_METRICS`.
+        :func:`apc.evaluation.evaluate.default_labels`: one list for the CLI and suites.
     """
-    family = "next-track" if protocol in NEXT_TRACK_PROTOCOLS else "continuation"
-    return list(DEFAULT_METRICS[family])
+    return default_labels(protocol)
 
 
 # ---------------------------------------------------------------------- parsing

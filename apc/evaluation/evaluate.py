@@ -59,9 +59,35 @@ def metric_variants(names=None) -> dict[str, str]:
 #: registry, where each :class:`~apc.evaluation.metrics.Metric` states its meaning.
 METRIC_VARIANTS = metric_variants()
 
-NEXT_TRACK_METRICS = ["hit", "mrr", "ndcg", "coverage", "popularity", "artist_diversity"]
-CONTINUATION_METRICS = ["recall", "ndcg", "rprec", "rprec_mpd", "ndcg_mpd", "clicks_mpd",
-                        "coverage", "popularity", "artist_diversity"]
+#: Protocols whose queries hold one next track (or a few); the rest are continuation-like.
+NEXT_TRACK_PROTOCOLS = {"next-track"}
+
+#: Default metric labels per protocol family: the one list behind ``apc evaluate``
+#: (which takes their metric names, at its own cut-offs) and a suite without ``metrics``.
+DEFAULT_LABELS = {
+    "next-track": ["hit@1", "hit@5", "hit@10", "hit@20", "mrr@20", "ndcg@20", "coverage@20",
+                   "popularity@20", "artist_diversity@20"],
+    "continuation": ["recall@20", "recall@100", "recall@500", "rprec", "rprec_mpd", "ndcg@500",
+                     "ndcg_mpd", "clicks_mpd", "coverage@100", "popularity@100",
+                     "artist_diversity@100"],
+}
+
+
+def default_labels(protocol: str) -> list[str]:
+    """Return the default metric labels for a protocol (next-track vs. continuation family).
+
+    Parameters
+    ----------
+    protocol : str
+        Protocol name.
+
+    Returns
+    -------
+    list of str
+        A fresh list from :data:`DEFAULT_LABELS`.
+    """
+    family = "next-track" if protocol in NEXT_TRACK_PROTOCOLS else "continuation"
+    return list(DEFAULT_LABELS[family])
 
 #: Columns of the long-form per-query rows, the one schema of every results file.
 RESULT_COLUMNS = ["model", "dataset", "protocol", "seed", "query", "playlist_id", "category",
@@ -69,20 +95,19 @@ RESULT_COLUMNS = ["model", "dataset", "protocol", "seed", "query", "playlist_id"
 
 
 def default_metrics(protocol: str) -> list[str]:
-    """Return the metric names evaluated when none are given.
+    """Return the metric names evaluated when none are given: those of :func:`default_labels`.
 
     Parameters
     ----------
     protocol : str
-        Protocol name; ``"next-track"`` gets :data:`NEXT_TRACK_METRICS`, any other
-        :data:`CONTINUATION_METRICS`.
+        Protocol name.
 
     Returns
     -------
     list of str
-        A fresh list.
+        Distinct metric names, in the order of their first label.
     """
-    return list(NEXT_TRACK_METRICS if protocol == "next-track" else CONTINUATION_METRICS)
+    return list(dict.fromkeys(label.partition("@")[0] for label in default_labels(protocol)))
 
 
 @dataclass
