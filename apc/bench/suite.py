@@ -45,8 +45,8 @@ except ModuleNotFoundError:  # Python 3.10
 from apc.bench._toml import check_keys, int_list, resolve_source, typed, unique
 from apc.errors import ApcInputError, read_text
 from apc.evaluation.evaluate import default_labels
+from apc.evaluation.metrics import parse_label
 
-_LABEL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:@(\d+))?$")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 _SUITE_KEYS = {
@@ -217,33 +217,6 @@ class Suite:
             if m.name == name:
                 return m
         raise KeyError(name)
-
-
-def parse_label(label: str) -> tuple[str, int | None]:
-    """Split a metric label into its name and cut-off.
-
-    Parameters
-    ----------
-    label : str
-        ``name@k`` or ``name`` (surrounding whitespace is ignored).
-
-    Returns
-    -------
-    name : str
-    k : int or None
-        ``"recall@20"`` gives ``("recall", 20)``, ``"rprec"`` gives ``("rprec", None)``.
-
-    Raises
-    ------
-    ApcInputError
-        If ``label`` is not of that form.
-    """
-    m = _LABEL.match(label.strip())
-    if not m:
-        raise ApcInputError(
-            f"not a metric label: {label!r} (expected name or name@k)", field="metrics"
-        )
-    return m.group(1), None if m.group(2) is None else int(m.group(2))
 
 
 def metric_label(name: str, k: int | None) -> str:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from apc._atomic import atomic_path
 from apc.errors import ApcInputError
-from apc.evaluation.metrics import METRICS, compute_metrics, label, takes_k
+from apc.evaluation.metrics import METRICS, compute_metrics, label, parse_label, takes_k
 from apc.evaluation.protocols import Split
 
 #: Evaluation policies, stated with every result.
@@ -170,11 +170,6 @@ def metric_labels(metrics: Iterable[str], ks: Iterable[int]) -> list[str]:
     return out
 
 
-def _parse_label(text: str) -> tuple[str, int | None]:
-    name, _, k = text.partition("@")
-    return name, int(k) if k else None
-
-
 def score_recommendations(recs, queries, train, labels: Iterable[str], *, model: str,
                           dataset: str, protocol: str, seed: int,
                           k: int | None = None) -> pd.DataFrame:
@@ -223,7 +218,7 @@ def score_recommendations(recs, queries, train, labels: Iterable[str], *, model:
         raise ValueError(f"recommend() returned items of shape {items.shape}; "
                          f"expected ({q}, {width})")
     labels = list(labels)
-    parsed = [_parse_label(lab) for lab in labels]
+    parsed = [parse_label(lab) for lab in labels]
     # one call, so the hits are found once; labels not asked for are dropped below
     names = list(dict.fromkeys(n for n, _ in parsed))
     ks = sorted({kk for _, kk in parsed if kk is not None})

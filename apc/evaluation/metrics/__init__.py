@@ -61,6 +61,7 @@ from apc.evaluation.metrics._registry import (
     is_set_level,
     label,
     metric,
+    parse_label,
     register,
     takes_k,
 )
@@ -88,6 +89,7 @@ from apc.evaluation.metrics.mpd import (
 MetricFn = Metric
 
 __all__ = [
+    "parse_label",
     "BITMAP_CELLS",
     "METRICS",
     "NEEDS",

@@ -7,9 +7,12 @@ newly registered metric is labelled, ranked and described correctly everywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from apc.errors import ApcInputError
 
 #: What a metric may need besides the recommendations: ``targets`` (the queries'
 #: held-out tracks), ``track_artists`` and ``popularity`` (from the training corpus),
@@ -273,3 +276,33 @@ def label(name: str, k: int | None) -> str:
         name otherwise.
     """
     return f"{name}@{k}" if k is not None and takes_k(name) else name
+
+
+_LABEL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:@(\d+))?$")
+
+
+def parse_label(text: str) -> tuple[str, int | None]:
+    """Split a metric label into its name and cut-off (the inverse of :func:`label`).
+
+    Parameters
+    ----------
+    text : str
+        ``name@k`` or ``name`` (surrounding whitespace is ignored).
+
+    Returns
+    -------
+    name : str
+    k : int or None
+        ``"recall@20"`` gives ``("recall", 20)``, ``"rprec"`` gives ``("rprec", None)``.
+
+    Raises
+    ------
+    ApcInputError
+        If ``text`` is not of that form.
+    """
+    m = _LABEL.match(text.strip())
+    if not m:
+        raise ApcInputError(
+            f"not a metric label: {text!r} (expected name or name@k)", field="metrics"
+        )
+    return m.group(1), None if m.group(2) is None else int(m.group(2))
