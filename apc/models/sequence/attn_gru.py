@@ -113,12 +113,6 @@ class AttnGRUConfig(TrainingConfig):
         "(0: uniform).",
     )
     weight_decay: float = param(0.0, ge=0, doc="Adam weight decay.")
-    num_threads: int = param(
-        1, ge=0, doc="Torch intra-op threads while training (0: torch's default). One by "
-        "default: small steps gain little from a second thread, and on a loaded 2-core "
-        "machine two spin-waiting OpenMP threads cost 5-13x the CPU time of one for LME "
-        "and the audio CNN (issue 13).",
-    )
 
 
 # ---------------------------------------------------------------------------- (a) network

@@ -105,11 +105,6 @@ class GRU4RecConfig(TrainingConfig):
     max_len: int | None = param(
         None, ge=1, doc="Seed tracks read at inference (the last ones); None reads the whole seed."
     )
-    num_threads: int = param(
-        1, ge=0, doc="Torch intra-op threads while training (0: torch's default). One by "
-        "default: a step's products are (batch x 100) by (100 x ~2k); on a loaded 2-core "
-        "machine two threads cost 8-10x the CPU time per event of one (issue 13).",
-    )
 
 
 # ---------------------------------------------------------------------------- (a) network

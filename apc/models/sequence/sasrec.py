@@ -88,12 +88,6 @@ class SASRecConfig(TrainingConfig):
         "(0: uniform, as in the paper).",
     )
     weight_decay: float = param(0.0, ge=0, doc="Adam weight decay.")
-    num_threads: int = param(
-        1, ge=0, doc="Torch intra-op threads while training (0: torch's default). One by "
-        "default: small steps gain little from a second thread, and on a loaded 2-core "
-        "machine two spin-waiting OpenMP threads cost 5-13x the CPU time of one for LME "
-        "and the audio CNN (issue 13).",
-    )
     batch_size: int = param(
         128, ge=1, doc="Windows per step (the paper's 128); also queries per scoring block."
     )
