@@ -62,6 +62,10 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "knn": ("apc.models.knn:PlaylistKNN", "playlist k-NN with V-SKNN / STAN options"),
     "item-knn": ("apc.models.knn:ItemKNN", "item-based k-NN on track co-occurrence"),
     "markov": ("apc.models.markov:MarkovChain", "first/higher-order Markov chain with back-off"),
+    "feature-markov": (
+        "apc.models.feature_markov:FeatureMarkov",
+        "mixture of feature edge sets (McFee & Lanckriet 2011)",
+    ),
     "sr": ("apc.models.rules:SequentialRules", "sequential rules (Ludewig & Jannach 2018)"),
     "ar": ("apc.models.rules:AssociationRules", "association rules (Ludewig & Jannach 2018)"),
     "lme": (
@@ -78,6 +82,10 @@ BUILTIN: dict[str, tuple[str, str]] = {
         "attentive bi-GRU (Sachdeva et al. 2018)",
     ),
     "sasrec": ("apc.models.sequence.sasrec:SASRec", "self-attention next-track model (SASRec)"),
+    "hkann": (
+        "apc.models.sequence.hkann:HKANN",
+        "knowledge-graph attentive next-track model (Lin et al. HKANN)",
+    ),
     "profile": (
         "apc.models.hybrid.profile:ProfileModel",
         "profile-based hybrid DNN (Vall et al. 2019)",
