@@ -95,6 +95,10 @@ BUILTIN: dict[str, tuple[str, str]] = {
         "membership-based hybrid DNN (Vall et al. 2019)",
     ),
     "content-knn": ("apc.models.hybrid.content_knn:ContentKNN", "cosine on content features"),
+    "fusion": ("apc.models.ensemble.fusion:ScoreFusion",
+               "weighted fusion of any models' normalised scores"),
+    "rerank": ("apc.models.ensemble.rerank:Rerank",
+               "two-stage: union of models' candidates, LightGBM learning-to-rank"),
 }
 
 
