@@ -27,6 +27,21 @@ def test_render_audio_shape_and_determinism(tiny):
     assert e.value.field == "tempo_bpm"
 
 
+def test_render_audio_block_size_changes_nothing(tiny):
+    # the default block (as many rows as fit _BLOCK_SAMPLES) renders one row at a time
+    # for long clips; the values must not depend on the block
+    rows = np.arange(10)
+    ref = render_audio(tiny.tracks, rows, sr=8000, seconds=1.0, block=32)
+    for block in (None, 1, 3):
+        np.testing.assert_array_equal(
+            render_audio(tiny.tracks, rows, sr=8000, seconds=1.0, block=block), ref
+        )
+    long = render_audio(tiny.tracks, [0, 1], sr=8000, seconds=9.0)  # 72,000 samples: 1 row
+    np.testing.assert_array_equal(
+        long, render_audio(tiny.tracks, [0, 1], sr=8000, seconds=9.0, block=2)
+    )
+
+
 def _centroid(x, sr):
     spec = np.abs(np.fft.rfft(x, axis=1))
     f = np.fft.rfftfreq(x.shape[1], 1 / sr)
