@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries
 from apc.errors import ApcInputError
+from apc.models._loglik import first_targets
 from apc.models._sparse_prior import csr_lookup, entry_mask
 from apc.models.base import ScoringRecommender, check_is_fitted
 from apc.models.markov import _em_weights
@@ -253,10 +254,11 @@ class FeatureMarkov(ScoringRecommender):
         if name == "uniform":
             return np.full(len(cur), 1.0 / n)
         f, t = self.from_[name], self.to_[name]
-        fc = f[cur]
+        fc = sp.csr_array(f[cur])
+        fc.sum_duplicates()  # canonical: sorted indices, as csr_lookup needs
         has = np.diff(fc.indptr) > 0
         if t is None:
-            val = csr_lookup(sp.csr_array(fc), np.arange(len(cur)), nxt)
+            val = csr_lookup(fc, np.arange(len(cur)), nxt)
         else:
             val = np.asarray(fc.multiply(t[nxt]).sum(axis=1), dtype=np.float64).ravel()
         return np.where(has, val, 1.0 / n)
@@ -300,7 +302,7 @@ class FeatureMarkov(ScoringRecommender):
             float64 ``(Q,)``; an empty seed is scored by the popularity distribution.
         """
         check_is_fitted(self)
-        nxt = _first_targets(queries)
+        nxt = first_targets(queries)
         last = queries.last_seed()
         known = last >= 0
         p = self.popularity_[nxt].copy()
@@ -313,16 +315,6 @@ class FeatureMarkov(ScoringRecommender):
 
 
 # ---------------------------------------------------------------------------- helpers
-def _first_targets(queries: Queries) -> np.ndarray:
-    """int64 (Q,): each query's first target; ApcInputError if a query has none."""
-    lengths = queries.target_lengths
-    if (lengths == 0).any():
-        raise ApcInputError(
-            f"{int((lengths == 0).sum())} queries have no target; a log-likelihood needs "
-            "the next track of every query", field="targets")
-    return queries.targets[queries.targets_indptr[:-1]].astype(np.int64)
-
-
 def _pairs(train: Playlists) -> tuple[np.ndarray, np.ndarray]:
     mask = entry_mask(train.indptr, train.n_entries, 1)[1:]
     return train.items[:-1][mask].astype(np.int64), train.items[1:][mask].astype(np.int64)

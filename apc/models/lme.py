@@ -349,6 +349,28 @@ class LogisticMarkovEmbedding(ScoringRecommender):
             logits = self._logits(torch.from_numpy(np.ascontiguousarray(pts, dtype=np.float32)))
             return torch.log_softmax(logits, dim=1).cpu()
 
+    def next_track_log_proba(self, queries: Queries) -> np.ndarray:
+        """Return the exact softmax log-probability of each query's first target.
+
+        The full softmax over the catalogue (Chen et al. 2012, Eq. 3), whatever softmax
+        trained the model; no smoothing is needed (every track has a finite logit).
+
+        Parameters
+        ----------
+        queries : Queries
+            Queries with at least one target each.
+
+        Returns
+        -------
+        np.ndarray
+            float64 ``(Q,)``.
+        """
+        from apc.models._loglik import gather_log_proba
+        from apc.models.base import check_is_fitted
+
+        check_is_fitted(self)
+        return gather_log_proba(self, queries, normalise=False)
+
 
 def _shifted_logits(a, vt, bias):
     """``2 a V^T - ||V||^2 + b``: (B, n) logits minus the per-row constant ``||a||^2``."""

@@ -387,6 +387,40 @@ class MarkovChain(SparsePriorRecommender):
             c = c + weight * c_e
         return sp.csr_array(s, dtype=np.float32), w.astype(np.float32), c.astype(np.float32)
 
+    def next_track_log_proba(self, queries: Queries) -> np.ndarray:
+        r"""Return :math:`\log P(j \mid h)` of each query's first target ``j``.
+
+        :math:`P` is the scoring distribution above, a proper distribution over the
+        catalogue: smoothing is the popularity interpolation :math:`\lambda`
+        (``popularity_weight``), the additive :math:`\alpha` and the back-off, or the
+        learned mixture. A transition gets probability 0 (log ``-inf``) only when
+        :math:`\lambda = \alpha = 0` and it was never seen.
+
+        Parameters
+        ----------
+        queries : Queries
+            Queries with at least one target each.
+
+        Returns
+        -------
+        np.ndarray
+            float64 ``(Q,)``.
+        """
+        from apc.models._loglik import first_targets
+        from apc.models.base import check_is_fitted
+
+        check_is_fitted(self)
+        tgt = first_targets(queries)
+        out = np.empty(len(queries), dtype=np.float64)
+        for start in range(0, len(queries), 20_000):
+            rows = np.arange(start, min(len(queries), start + 20_000))
+            s, w, c = self._sparse_parts(queries.subset(rows))
+            p = (csr_lookup(_canonical(s), np.arange(len(rows)), tgt[rows])
+                 + w.astype(np.float64) * self.prior_[tgt[rows]] + c)
+            with np.errstate(divide="ignore"):
+                out[rows] = np.log(p)
+        return out
+
 
 def _find(keys: np.ndarray, want: np.ndarray) -> np.ndarray:
     """Index of each ``want`` in sorted ``keys``; -1 where absent (or ``want < 0``)."""

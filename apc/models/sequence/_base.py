@@ -449,6 +449,30 @@ class SequenceRecommender(ScoringRecommender):
             logits, _ = net(seq)
         return logits.float()
 
+    def next_track_log_proba(self, queries: Queries) -> np.ndarray:
+        """Return the softmax log-probability of each query's first target.
+
+        The network's next-track logits over the whole catalogue are normalised by a
+        full log-softmax (no smoothing needed). The probabilities are those the model
+        was trained for only when it was trained with a (full or sampled) softmax
+        cross-entropy; with BPR-max or TOP1 losses they are a softmax of ranking scores.
+
+        Parameters
+        ----------
+        queries : Queries
+            Queries with at least one target each.
+
+        Returns
+        -------
+        np.ndarray
+            float64 ``(Q,)``.
+        """
+        from apc.models._loglik import gather_log_proba
+        from apc.models.base import check_is_fitted
+
+        check_is_fitted(self)
+        return gather_log_proba(self, queries, normalise=True)
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_scoring_net", None)  # a device copy; rebuilt on first use
