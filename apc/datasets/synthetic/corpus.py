@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from apc.data.playlists import Playlists
+from apc.datasets.synthetic.bios import artist_bios
 from apc.datasets.synthetic.presets import PRESETS, SynthConfig, config
 from apc.datasets.synthetic.tables import (
     _ARTIST_A,
@@ -351,7 +352,9 @@ def generate(preset: str | SynthConfig = "small", *, seed: int = 0, **overrides:
         :func:`apc.features.synth_audio.render_audio`
         (``tempo_bpm``, ``pitch_hz``, ``brightness``, ``percussiveness``, ``timbre``,
         float32) and ``audio_seed``/``artist_seed`` (int64). ``artists``:
-        ``artist_id``, ``name``, ``genre``. ``meta``: ``playlist_id``, ``name``,
+        ``artist_id``, ``name``, ``genre``, ``bio`` (a short seeded biography from the
+        genre, era and related artists, :mod:`apc.datasets.synthetic.bios`). ``meta``:
+        ``playlist_id``, ``name``,
         ``timestamp`` (int64 s), ``num_followers``, ``genre``, ``second_genre`` (missing
         where single-genre). ``info``: ``dataset`` (``"synth:<preset>"``),
         ``adapter``, ``preset``, ``seed``, ``config``.
@@ -376,8 +379,9 @@ def generate(preset: str | SynthConfig = "small", *, seed: int = 0, **overrides:
     else:
         name = str(preset)
     # separate streams: the catalogue does not change with the playlist options
-    r_cat, r_trk, r_audio, r_pl, r_meta = (np.random.default_rng(s)
-                                           for s in np.random.SeedSequence(int(seed)).spawn(5))
+    # (a sixth stream, drawn only for the artist bios, leaves the other five unchanged)
+    r_cat, r_trk, r_audio, r_pl, r_meta, r_bio = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(6))
     vocab = genre_vocabulary(cfg.n_genres)
     genres = list(vocab)
     g_names = np.array(genres, dtype=object)
@@ -457,6 +461,9 @@ def generate(preset: str | SynthConfig = "small", *, seed: int = 0, **overrides:
                  + art_b[r_trk.integers(0, len(art_b), A)]),
         "genre": g_names[cat.artist_genre][a_old],
     })
+    artists["bio"] = artist_bios(
+        artists["name"].to_numpy(dtype=object)[a_perm], cat.artist_genre, cat.genre_first,
+        cat.genre_artists, a_era, a_mood, vocab, ERAS, MOODS, r_bio)[a_old]
     info = {"dataset": f"synth:{name}", "adapter": "synthetic", "preset": name,
             "seed": int(seed), "config": dataclasses.asdict(cfg)}
     return Playlists(indptr, items, tracks, artists, meta, info)
