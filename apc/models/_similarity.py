@@ -151,7 +151,8 @@ def _compile(fn, **options):
 
 
 if numba is not None:
-    @numba.njit(inline="always")
+    # the two helpers are inlined into _cooc_kernel (whose cached machine code holds them);
+    # they are cached too, so that no numba function of apc compiles at first use
     def _select(keys, k, n):  # pragma: no cover - compiled
         # keep the n largest of keys[:k] (unique) in keys[:n]; return the smallest kept
         if k > n:
@@ -163,7 +164,8 @@ if numba is not None:
                     w += 1
         return keys[:n].min()
 
-    @numba.njit(inline="always")
+    _select = _compile(_select, inline="always")
+
     def _offer(keys, k, thr, n, key):  # pragma: no cover - compiled
         # add key to the buffer if it can still make the top n; returns (k, thr)
         if key > thr:
@@ -173,6 +175,8 @@ if numba is not None:
                 thr = _select(keys, k, n)
                 k = n
         return k, thr
+
+    _offer = _compile(_offer, inline="always")
 
     def _cooc_kernel(xt_ptr, xt_idx, x_ptr, x_idx, orig, chunk_bounds, n, left, right, shrink,
                      exclude_diag, out_idx, out_val, out_len, row0):  # pragma: no cover - compiled
