@@ -95,6 +95,22 @@ BUILTIN: dict[str, tuple[str, str]] = {
         "membership-based hybrid DNN (Vall et al. 2019)",
     ),
     "content-knn": ("apc.models.hybrid.content_knn:ContentKNN", "cosine on content features"),
+    "dbn-content": (
+        "apc.models.content.dbn:DBNContent",
+        "deep belief network from spectrograms to WMF factors (Wang & Wang 2014)",
+    ),
+    "dbn-hybrid": (
+        "apc.models.content.dbn:DBNHybrid",
+        "DBN content factors + CF offset learned jointly (Wang & Wang 2014)",
+    ),
+    "content-prior-mf": (
+        "apc.models.content.content_prior_mf:ContentPriorMF",
+        "WMF with a tag-MLP content prior on item factors (Liang et al. 2015)",
+    ),
+    "multimodal": (
+        "apc.models.content.multimodal:Multimodal",
+        "audio CNN + artist-text MLP, late fusion (Oramas et al. 2017)",
+    ),
     "fusion": ("apc.models.ensemble.fusion:ScoreFusion",
                "weighted fusion of any models' normalised scores"),
     "rerank": ("apc.models.ensemble.rerank:Rerank",
