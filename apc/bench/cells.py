@@ -235,15 +235,28 @@ def run_cell(task: CellTask, split) -> CellOutput:
         info["recommend_peak_bytes"] = mem.peak_bytes
 
         phase = "evaluate"
+        from apc.evaluation.model_metrics import model_metric_rows, split_labels
+
+        list_labels, model_labels = split_labels(task.metrics)
         rows = score_recommendations(
-            recs, queries, split.train, task.metrics, model=task.model.name,
+            recs, queries, split.train, list_labels, model=task.model.name,
             dataset=task.dataset, protocol=split.report.protocol, seed=task.seed, k=task.cutoff,
         )
+        if model_labels:  # loglik, rank: from the model itself, not from the top-k list
+            extra, info["model_metric_notes"] = model_metric_rows(
+                model, queries, split.train, model_labels, model_name=task.model.name,
+                dataset=task.dataset, protocol=split.report.protocol, seed=task.seed)
+            rows = pd.concat([rows, extra], ignore_index=True)
         hits = hit_matrix(recs, queries)  # shared by the two breakdowns
         curve = recall_curve(recs, queries, task.cutoff, hits=hits)
         width = np.asarray(recs.items).shape[1]
         longtail = longtail_table(recs, queries, split.train, min(task.longtail_k, width),
                                   hits=hits)
+        if "rank" in model_labels:  # the same popularity buckets, for the rank of the target
+            from apc.evaluation.breakdown import rank_by_popularity
+
+            ranks = extra.loc[extra["label"] == "rank", "value"].to_numpy()
+            longtail = longtail.merge(rank_by_popularity(ranks, queries, split.train), on="bucket")
         info["n_queries"] = len(queries)
         return CellOutput(task.cell_id, "ok", rows, curve, longtail, info)
     except Exception as e:  # a failing model must not stop the others

@@ -38,6 +38,8 @@ With :math:`h_i = 1` if the item at rank :math:`i` (1-based) is in G:
 ``coverage@k``           distinct tracks in all top-k lists / catalogue (set level)
 ``popularity@k``         mean share of training playlists holding a recommended track
 ``artist_diversity@k``   distinct artists / tracks with a known artist in the top k
+``rank``, ``rank_pct``   position of the first target in the full ranking, and as a
+                         percentage of the candidates (lower is better; Vall et al. 2018)
 =======================  =============================================================
 
 References
@@ -84,6 +86,7 @@ from apc.evaluation.metrics.mpd import (
     rprec_mpd_strict,
     rprec_mpd_vl6,
 )
+from apc.evaluation.metrics.rank import rank_of_target, rank_percentile  # noqa: F401
 
 #: Kept for callers that typed metric functions; a metric is a :class:`Metric` now.
 MetricFn = Metric

@@ -65,7 +65,9 @@ def make_protocol(name: str, **options: Any) -> SplitProtocol:
         ``mpd-challenge``, ``cold-start``) or an alias such as ``mpd`` or
         ``next_track``; case-insensitive.
     **options
-        Keyword options of the protocol class.
+        Keyword options of the protocol class, and ``shuffle_order`` (``"none"``,
+        ``"train"``, ``"train+seeds"``): the order ablation of
+        :class:`~apc.evaluation.protocols.order.OrderAblation`.
 
     Returns
     -------
@@ -88,11 +90,17 @@ def make_protocol(name: str, **options: Any) -> SplitProtocol:
     if cls is None:
         raise ApcInputError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}",
                             field="protocol")
+    shuffle = options.pop("shuffle_order", "none")  # order ablation, any protocol
     valid = cls._option_names()
     for opt in options:
         if opt not in valid:
-            raise ApcInputError(f"unknown option for {key}; valid: {', '.join(valid)}", field=opt)
+            raise ApcInputError(f"unknown option for {key}; valid: {', '.join(valid)}, "
+                                "shuffle_order", field=opt)
     protocol = cls(**options)
+    if shuffle != "none":
+        from apc.evaluation.protocols.order import OrderAblation
+
+        protocol = OrderAblation(protocol, shuffle_order=shuffle)
     protocol.check()  # bad values now, before any corpus is read
     return protocol
 

@@ -1,0 +1,140 @@
+r"""Metrics that need the model, not only its top-k list: ``loglik``, ``rank``, ``rank_pct``.
+
+The per-query rows have the same columns as
+:func:`~apc.evaluation.evaluate.score_recommendations`, so the runner, the report and the
+statistics treat them like any other metric:
+
+- ``loglik``: each query's mean log-probability of its held-out transitions, from the
+  model's ``next_track_log_proba`` (:mod:`apc.evaluation.loglik`); NaN for every query of
+  a model without a normalised next-track distribution (the model is named in the
+  returned notes);
+- ``rank`` / ``rank_pct``: the position of the next song in the model's *full* ranking
+  of the catalogue (:mod:`apc.evaluation.metrics.rank`), from ``recommend(queries,
+  n_tracks)`` in blocks of ``batch_size`` queries — :math:`O(Q\,n \log n)` time and
+  :math:`O(\text{batch}\,n)` memory, so exact for any recommender.
+
+Only duck typing is used: this module never imports :mod:`apc.models`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from apc.evaluation.loglik import log_likelihood, supports_loglik
+from apc.evaluation.metrics import compute_metrics, parse_label
+from apc.evaluation.metrics.rank import MODEL_LEVEL
+
+
+def split_labels(labels: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Split metric labels into list-level ones and model-level ones (:data:`MODEL_LEVEL`).
+
+    Examples
+    --------
+    >>> split_labels(["hit@10", "rank", "loglik", "mrr@20"])
+    (['hit@10', 'mrr@20'], ['rank', 'loglik'])
+    """
+    labels = list(labels)
+    model = [lab for lab in labels if parse_label(lab)[0] in MODEL_LEVEL]
+    return [lab for lab in labels if lab not in model], model
+
+
+def model_metric_values(model: Any, queries, train, labels: Iterable[str], *,
+                        batch_size: int = 256) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Compute the model-level metrics per query.
+
+    Parameters
+    ----------
+    model : object
+        A fitted recommender (``recommend``; ``next_track_log_proba`` for ``loglik``).
+    queries : Queries
+        The queries.
+    train : Playlists
+        The training corpus.
+    labels : iterable of str
+        Labels among :data:`MODEL_LEVEL`.
+    batch_size : int, default 256
+        Queries per full ranking.
+
+    Returns
+    -------
+    values : dict
+        Label -> float64 ``(Q,)``.
+    notes : list of str
+        What could not be computed, and why.
+    """
+    labels = list(labels)
+    q = len(queries)
+    out: dict[str, np.ndarray] = {}
+    notes: list[str] = []
+    if "loglik" in labels:
+        if supports_loglik(model):
+            res = log_likelihood(model, queries)
+            out["loglik"] = res.per_query
+            if res.n_zero:
+                notes.append(f"loglik: {res.n_zero} of {res.n_transitions} transitions had "
+                             "probability 0 (log -inf)")
+        else:
+            out["loglik"] = np.full(q, np.nan)
+            notes.append(f"loglik: {type(model).__name__} gives no normalised next-track "
+                         "distribution")
+    ranks = [lab for lab in labels if lab in ("rank", "rank_pct")]
+    if ranks:
+        vals = {lab: np.full(q, np.nan) for lab in ranks}
+        n = int(queries.n_tracks)
+        for start in range(0, q, batch_size):
+            rows = np.arange(start, min(q, start + batch_size))
+            block = queries.subset(rows)
+            recs = model.recommend(block, n)
+            got = compute_metrics(recs, block, train, metrics=ranks)
+            for lab in ranks:
+                vals[lab][rows] = got[lab]
+        out.update(vals)
+    return out, notes
+
+
+def model_metric_rows(model: Any, queries, train, labels: Iterable[str], *, model_name: str,
+                      dataset: str, protocol: str, seed: int,
+                      batch_size: int = 256) -> tuple[pd.DataFrame, list[str]]:
+    """Per-query rows of the model-level metrics (columns of ``RESULT_COLUMNS``).
+
+    Parameters
+    ----------
+    model, queries, train, labels, batch_size
+        As in :func:`model_metric_values`.
+    model_name, dataset, protocol : str
+        Recorded in every row.
+    seed : int
+        Recorded in every row.
+
+    Returns
+    -------
+    rows : pd.DataFrame
+    notes : list of str
+    """
+    from apc.evaluation.evaluate import RESULT_COLUMNS
+
+    labels = list(labels)
+    values, notes = model_metric_values(model, queries, train, labels, batch_size=batch_size)
+    q = len(queries)
+    cat = queries.category
+    category = ([None if pd.isna(c) else str(c) for c in cat] if cat is not None
+                else [None] * q)
+    frames = []
+    for lab in labels:
+        frames.append(pd.DataFrame({
+            "model": model_name, "dataset": dataset, "protocol": protocol,
+            "seed": np.int64(seed), "query": np.arange(q, dtype=np.int64),
+            "playlist_id": np.asarray(queries.playlist_ids).astype(str),
+            "category": pd.Series(category, dtype=object),
+            "seed_length": queries.seed_lengths.astype(np.int64),
+            "n_targets": np.diff(queries.targets_csr().indptr).astype(np.int64),
+            "metric": lab, "k": pd.array([None] * q, dtype="Int64"), "label": lab,
+            "value": np.asarray(values[lab], dtype=np.float64),
+        }))
+    if not frames:
+        return pd.DataFrame(columns=RESULT_COLUMNS), notes
+    return pd.concat(frames, ignore_index=True)[RESULT_COLUMNS], notes
