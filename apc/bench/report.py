@@ -219,6 +219,9 @@ def _summarize(run: dict[str, Any]) -> tuple[dict[str, Any], str]:
     suite: Suite = run["suite"]
     table = summary_table(run["results"], suite)
     md = render_markdown(run, table)
+    from apc.bench.analyses import analyses_markdown
+
+    md += analyses_markdown(run)  # order, length and rank (Vall et al. 2018), when asked for
     summary = {
         "suite": suite.name,
         "config_hash": run["config"].get("config_hash"),
@@ -261,6 +264,8 @@ def write_report(out: str | Path, suite: Suite | None = None) -> dict[str, Any]:
     if suite is not None:
         run["suite"] = suite
     summary, md = _summarize(run)
-    plots = make_plots(run)
+    from apc.bench.analyses import analyses_plots
+
+    plots = make_plots(run) + analyses_plots(run)
     page = write_html(run, md, plots)
     return {"markdown": md, "plots": plots, "html": page, "summary": summary}
