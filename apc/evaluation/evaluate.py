@@ -311,9 +311,17 @@ def evaluate(model, split: Split, *, ks=(10, 100, 500), metrics: list[str] | Non
     recs = model.recommend(split.queries, max(ks))
     rec_s = time.perf_counter() - t0
     name = model_name or getattr(model, "name", "") or type(model).__name__
-    frame = score_recommendations(recs, split.queries, split.train, metric_labels(names, ks),
+    from apc.evaluation.model_metrics import model_metric_rows, split_labels
+
+    list_labels, model_labels = split_labels(metric_labels(names, ks))
+    frame = score_recommendations(recs, split.queries, split.train, list_labels,
                                   model=name, dataset=dataset, protocol=split.report.protocol,
                                   seed=seed, k=max(ks))
+    if model_labels:  # loglik, rank, rank_pct: from the model itself, not from its top-k list
+        extra, _ = model_metric_rows(model, split.queries, split.train, model_labels,
+                                     model_name=name, dataset=dataset,
+                                     protocol=split.report.protocol, seed=seed)
+        frame = pd.concat([frame, extra], ignore_index=True)
     return EvaluationResult(frame, fit_s, rec_s, split.report.as_dict())
 
 

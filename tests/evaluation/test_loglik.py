@@ -106,3 +106,16 @@ def test_transition_queries_expand_in_order():
     e, owner = transition_queries(q)
     assert [e.seed(i).tolist() for i in range(len(e))] == [[4, 1], [4, 1, 2], [4, 1, 2, 3], []]
     assert e.targets.tolist() == [2, 3, 0, 5] and owner.tolist() == [0, 0, 0, 1]
+
+
+def test_evaluate_routes_loglik_and_rank_to_the_model():
+    from apc.evaluation.evaluate import evaluate
+    from apc.evaluation.protocols import make_protocol
+
+    split = make_protocol("next-track").split(cycles(n_playlists=40), seed=0)
+    res = evaluate(MarkovChain(), split, ks=[5], metrics=["hit", "loglik", "rank"])
+    means = res.per_query.groupby("label")["value"].mean()
+    assert set(means.index) == {"hit@5", "loglik", "rank"}
+    assert means["loglik"] == pytest.approx(log_likelihood(MarkovChain().fit(split.train),
+                                                           split.queries).mean)
+    assert means["rank"] >= 1.0
