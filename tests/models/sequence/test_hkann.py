@@ -211,3 +211,25 @@ def test_gpu_forward_matches_cpu(torch_device):
         gpu, _ = net.to(torch_device)(seq.to(torch_device))
     assert gpu.device.type == "cuda"
     np.testing.assert_allclose(gpu.cpu().numpy(), cpu.numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- real data
+@pytest.mark.realdata
+def test_graph_of_real_mpd_records_uses_what_they_hold(shared_data):
+    from apc.datasets.mpd import read_mpd
+
+    full = read_mpd(shared_data / "mpd-schema-sample", progress=False)  # every MPD field
+    g = build_graph(full)
+    assert g.relations == ("artist", "album") and g.missing == ("tags",)
+    assert (np.bincount(g.triples[:, 1]) == full.n_tracks).all()  # one artist, one album each
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_graph_of_the_mpd_subset_is_artist_only(shared_data):
+    from apc.datasets.mpd import read_mpd
+
+    pl = read_mpd(shared_data / "mpd-followers10", progress=False)  # no album fields
+    g = build_graph(pl)
+    assert g.relations == ("artist",) and g.missing == ("album", "tags")
+    assert g.n_entities == pl.n_tracks + len(np.unique(pl.track_artists[pl.track_artists >= 0]))
