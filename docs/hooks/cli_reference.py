@@ -12,11 +12,19 @@ from mkdocs.structure.files import File
 PAGE = "reference/cli.md"
 
 
+def _escape(text: str) -> str:
+    """Escape ``<``, ``>`` and ``&`` outside code spans (``synth:<preset>`` is no HTML tag)."""
+    parts = text.split("`")
+    for i in range(0, len(parts), 2):  # even pieces lie outside backticks
+        parts[i] = parts[i].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts)
+
+
 def _render(cmd: click.Command, path: list[str], depth: int, out: list[str]) -> None:
     name = " ".join(path)
     out.append(f"{'#' * min(depth, 6)} `{name}`\n")
     if cmd.help:
-        out.append(cmd.help.strip() + "\n")
+        out.append(_escape(cmd.help.strip()) + "\n")
     ctx = getattr(cmd, "context_class", click.Context)(cmd, info_name=path[-1])
     pieces = cmd.collect_usage_pieces(ctx)
     out.append(f"```text\n{name} {' '.join(pieces)}\n```\n")
@@ -29,7 +37,7 @@ def _render(cmd: click.Command, path: list[str], depth: int, out: list[str]) -> 
         else:
             label, kind = ", ".join(p.opts + p.secondary_opts), "option"
         default = "" if p.default in (None, (), []) or callable(p.default) else f"`{p.default}`"
-        help_text = (getattr(p, "help", None) or "").replace("|", "\\|").replace("\n", " ")
+        help_text = _escape(getattr(p, "help", None) or "").replace("|", "\\|").replace("\n", " ")
         rows.append(f"| `{label}` | {kind} | {help_text} | {default} |")
     if rows:
         out.append("| name | kind | help | default |\n|---|---|---|---|")
