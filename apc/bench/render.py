@@ -32,14 +32,30 @@ def _fmt(v: float, digits: int = 4) -> str:
     return f"{v:.{digits}f}"
 
 
-def _cell_text(row: pd.Series, baseline: str | None) -> str:
-    text = _fmt(row["mean"])
-    if not math.isnan(row["low"]):
-        text += f" [{_fmt(row['low'])}, {_fmt(row['high'])}]"
-    if row["best"]:
-        text = f"**{text}**"
-    elif not math.isnan(row["p_best_adj"]) and row["p_best_adj"] >= ALPHA:
-        text += " †"
+def cell_markers(row: pd.Series, baseline: str | None) -> tuple[bool, bool, str]:
+    """Significance markers of one summary row (the table's legend explains them).
+
+    Parameters
+    ----------
+    row : pd.Series
+        A row of :func:`~apc.bench.tables.summary_table` with ``model``, ``metric``,
+        ``best``, ``p_best_adj``, ``p_base_adj``, ``mean`` and ``base_mean`` (the
+        baseline's mean for the same label).
+    baseline : str or None
+        The suite's baseline model.
+
+    Returns
+    -------
+    best : bool
+        The best model (ties included): shown in bold.
+    tied : bool
+        Not significantly different from the best (adjusted p >= ``ALPHA``): †.
+    versus_baseline : str
+        ``"▲"`` / ``"▼"`` when significantly better / worse than the baseline, else ``""``.
+    """
+    best = bool(row["best"])
+    tied = not best and not math.isnan(row["p_best_adj"]) and row["p_best_adj"] >= ALPHA
+    mark = ""
     if (
         baseline
         and row["model"] != baseline
@@ -50,7 +66,21 @@ def _cell_text(row: pd.Series, baseline: str | None) -> str:
         better = (
             (row["mean"] > row["base_mean"]) if direction > 0 else (row["mean"] < row["base_mean"])
         )
-        text += " ▲" if better else " ▼"
+        mark = "▲" if better else "▼"
+    return best, tied, mark
+
+
+def _cell_text(row: pd.Series, baseline: str | None) -> str:
+    text = _fmt(row["mean"])
+    if not math.isnan(row["low"]):
+        text += f" [{_fmt(row['low'])}, {_fmt(row['high'])}]"
+    best, tied, mark = cell_markers(row, baseline)
+    if best:
+        text = f"**{text}**"
+    elif tied:
+        text += " †"
+    if mark:
+        text += f" {mark}"
     return text
 
 
@@ -297,16 +327,47 @@ def markdown_to_html(md: str) -> str:
 
 
 _CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
-    "color:#222}table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
-    "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-    "th:first-child,td:first-child{text-align:left}code{background:#f3f3f3;padding:0 3px}"
-    "img{max-width:100%;margin:1em 0}"
+    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;"
+    "margin:2em auto;padding:0 1em;color:#222;line-height:1.45}"
+    "h1,h2,h3{font-weight:600;line-height:1.2}h2{border-bottom:1px solid #ddd;"
+    "padding-bottom:.2em;margin-top:1.6em}li{margin:.15em 0}"
+    "table{border-collapse:collapse;margin:1em 0;font-size:.88em;"
+    "font-variant-numeric:tabular-nums}"
+    "thead th{border-top:2px solid #222;border-bottom:1px solid #222;cursor:pointer;"
+    "user-select:none;white-space:nowrap;background:#fafafa}"
+    "thead th:hover{background:#eef}th,td{padding:4px 10px;text-align:right}"
+    "tbody tr:last-child td{border-bottom:2px solid #222}tbody tr:nth-child(even){"
+    "background:#f7f7f9}th:first-child,td:first-child{text-align:left}"
+    "th[aria-sort=ascending]::after{content:' \\25B2';font-size:.7em}"
+    "th[aria-sort=descending]::after{content:' \\25BC';font-size:.7em}"
+    "code{background:#f3f3f3;padding:0 3px;border-radius:3px}"
+    "figure{margin:1.5em 0}img{max-width:100%}figcaption{color:#555;font-size:.85em}"
+    ".note{color:#555;font-size:.85em}"
 )
+
+#: Click a column header to sort the table by it (numbers by value, text by name).
+_JS = """document.querySelectorAll('table').forEach(function(t){
+var hs=t.tHead?t.tHead.rows[0].cells:[];
+Array.prototype.forEach.call(hs,function(h,i){h.title='click to sort';
+h.addEventListener('click',function(){
+var b=t.tBodies[0],rows=Array.prototype.slice.call(b.rows);
+var asc=h.getAttribute('aria-sort')!=='ascending';
+Array.prototype.forEach.call(hs,function(o){o.removeAttribute('aria-sort');});
+h.setAttribute('aria-sort',asc?'ascending':'descending');
+function key(r){var s=r.cells[i]?r.cells[i].textContent.trim():'';
+var v=parseFloat(s);return isNaN(v)?s.toLowerCase():v;}
+rows.sort(function(x,y){var a=key(x),c=key(y);
+if(typeof a!==typeof c){return typeof a==='number'?-1:1;}
+return (a<c?-1:a>c?1:0)*(asc?1:-1);});
+rows.forEach(function(r){b.appendChild(r);});});});});
+"""
 
 
 def write_html(run: dict[str, Any], md: str, plots: list[Path]) -> Path:
     """Write ``report.html``: the summary and every plot embedded (one self-contained file).
+
+    The page has an inline stylesheet and a few lines of inline JavaScript that sort a
+    table by the clicked column; it loads nothing from the network.
 
     Parameters
     ----------
@@ -323,17 +384,25 @@ def write_html(run: dict[str, Any], md: str, plots: list[Path]) -> Path:
         ``<out>/report.html``.
     """
     out: Path = run["out"]
-    body = [markdown_to_html(md), "<h2>Plots</h2>"]
+    body = [
+        markdown_to_html(md),
+        "<p class='note'>Click a column header to sort a table.</p>",
+        "<h2>Plots</h2>",
+    ]
     for p in plots:
         data = base64.b64encode(p.read_bytes()).decode()
+        formats = ", ".join(html.escape(p.with_suffix(s).name) for s in (".png", ".svg", ".pdf")
+                            if p.with_suffix(s).is_file())
         body.append(
             f'<figure><img alt="{html.escape(p.stem)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(p.name)}</figcaption></figure>"
+            f"<figcaption>{formats}</figcaption></figure>"
         )
     title = html.escape(run["suite"].name)
     page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{title}</title><style>{_CSS}</style></head><body>{''.join(body)}"
+        f"<script>{_JS}</script></body></html>"
     )
     path = out / "report.html"
     atomic_write_bytes(path, page.encode())

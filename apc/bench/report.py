@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from apc._atomic import atomic_write_bytes
+from apc.bench.export import FILES, render_table
 from apc.bench.plots import make_plots
 from apc.bench.render import render_markdown, write_html
 from apc.bench.suite import Suite
@@ -193,7 +194,10 @@ def suite_from_dict_resolved(d: dict[str, Any]) -> Suite:
 
 
 def write_summary(out: str | Path, suite: Suite | None = None) -> dict[str, Any]:
-    """Compute the summary of a run folder and write ``summary.json`` and ``summary.md``.
+    """Compute the summary of a run folder; write ``summary.json``, ``summary.md`` and tables.
+
+    The summary table alone is also written as ``summary_table.tex`` (booktabs),
+    ``summary_table.md`` and ``summary_table.csv`` (:mod:`apc.bench.export`).
 
     Parameters
     ----------
@@ -241,6 +245,9 @@ def _summarize(run: dict[str, Any]) -> tuple[dict[str, Any], str]:
     }
     atomic_write_bytes(out / "summary.json", json.dumps(summary, indent=2, default=str).encode())
     atomic_write_bytes(out / "summary.md", md.encode())
+    for fmt, name in FILES.items():  # the table alone, for papers: .tex, .md, .csv
+        atomic_write_bytes(out / name, render_table(fmt, table, run["cells"], suite).encode())
+    run["table"] = table
     return summary, md
 
 
@@ -257,8 +264,9 @@ def write_report(out: str | Path, suite: Suite | None = None) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``markdown`` (the summary text), ``plots`` (paths), ``html`` (path of
-        ``report.html``) and ``summary`` (the content of ``summary.json``).
+        ``markdown`` (the summary text), ``plots`` (paths of the PNG files; SVG and PDF
+        lie beside them), ``html`` (path of ``report.html``), ``summary`` (the content
+        of ``summary.json``), ``table`` (the summary table) and ``suite``.
     """
     run = load_run(out)
     if suite is not None:
@@ -266,6 +274,7 @@ def write_report(out: str | Path, suite: Suite | None = None) -> dict[str, Any]:
     summary, md = _summarize(run)
     from apc.bench.analyses import analyses_plots
 
-    plots = make_plots(run) + analyses_plots(run)
+    plots = make_plots(run, run["table"]) + analyses_plots(run)
     page = write_html(run, md, plots)
-    return {"markdown": md, "plots": plots, "html": page, "summary": summary}
+    return {"markdown": md, "plots": plots, "html": page, "summary": summary,
+            "table": run["table"], "suite": run["suite"], "cells": run["cells"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +13,37 @@ app = typer.Typer(
 )
 
 
+class ReportFormat(str, Enum):
+    """What ``apc bench report`` prints."""
+
+    text = "text"
+    latex = "latex"
+    markdown = "markdown"
+    csv = "csv"
+
+
 def _print_markdown(text: str) -> None:
     from rich.markdown import Markdown
 
     from apc.cli._common import console
 
     console.print(Markdown(text))
+
+
+def _print_summary(markdown: str, table, suite) -> None:
+    """Print a summary: its prose as markdown, its tables with headers never cut."""
+    from rich.markdown import Markdown
+
+    from apc.bench.export import terminal_tables
+    from apc.cli._common import console
+
+    head, _, rest = markdown.partition("## Results")
+    _, _, failed = rest.partition("## Failed cells")
+    console.print(Markdown(head + "## Results"))
+    for item in terminal_tables(table, suite, console.width):
+        console.print(item)
+    if failed:
+        console.print(Markdown("## Failed cells" + failed))
 
 
 @app.command()
@@ -85,19 +111,35 @@ def run(
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `apc bench run`.")],
+    format: Annotated[
+        ReportFormat,
+        typer.Option(
+            "--format",
+            help="What to print: the summary for the terminal (text), or the summary table "
+            "alone as booktabs LaTeX, Markdown or CSV, with intervals and significance "
+            "markers (all three are also written to RUN_DIR/summary_table.tex/.md/.csv).",
+        ),
+    ] = ReportFormat.text,
 ) -> None:
     """Recompute the summary of RUN_DIR, print the table and write plots and report.html.
 
-    A run killed before its final assembly is reported from its committed cells.
+    A run killed before its final assembly is reported from its committed cells. Plots
+    are written as PNG (200 dpi), SVG and PDF under RUN_DIR/plots.
     """
+    from apc.bench.export import render_table
     from apc.bench.runner import report_run
     from apc.cli._common import check_writable_output
 
     check_writable_output(run_dir, "dir")
     res = report_run(run_dir)
-    _print_markdown(res["markdown"])
+    if format is ReportFormat.text:
+        _print_summary(res["markdown"], res["table"], res["suite"])
+    else:
+        typer.echo(render_table(format.value, res["table"], res["cells"], res["suite"]), nl=False)
     typer.echo(
-        f"wrote {run_dir / 'summary.md'}, {len(res['plots'])} plot(s) and {res['html']}", err=True
+        f"wrote {run_dir / 'summary.md'}, summary_table.tex/.md/.csv, "
+        f"{len(res['plots'])} plot(s) (PNG, SVG, PDF) and {res['html']}",
+        err=True,
     )
 
 
