@@ -46,6 +46,20 @@ def _print_summary(markdown: str, table, suite) -> None:
         console.print(Markdown("## Failed cells" + failed))
 
 
+def _summary_table(out: Path):
+    """Read the summary table stored in ``OUT/summary.json`` (numbers as floats)."""
+    import json
+
+    import pandas as pd
+
+    rows = json.loads((out / "summary.json").read_text(encoding="utf-8")).get("table", [])
+    t = pd.DataFrame(rows)
+    for col in ("mean", "low", "high", "p_best_adj", "p_base_adj"):
+        if col in t:
+            t[col] = pd.to_numeric(t[col], errors="coerce").astype(float)
+    return t
+
+
 @app.command()
 def run(
     suite: Annotated[
@@ -98,7 +112,7 @@ def run(
         executor_options=options,
         report=plots,
     )
-    _print_markdown((out / "summary.md").read_text())
+    _print_summary((out / "summary.md").read_text(), _summary_table(out), s)
     done = f"{result.n_ok} cell(s) run, {result.n_skipped} resumed, {result.n_failed} failed"
     if result.n_failed:
         for f in result.failed:
