@@ -35,6 +35,7 @@ CORRECTIONS = {
 }
 
 _CHUNK_CELLS = 1 << 24  # resample in blocks of ~16M cells to bound memory
+_SIGN_BLOCK_CELLS = 1 << 22  # sign vectors per block: ~4M cells (32 MB) bound memory
 
 
 @dataclass(frozen=True)
@@ -275,12 +276,17 @@ def bootstrap_cis(
     return [Interval(float(means[j]), float(low[j]), float(high[j]), n) for j in range(m)]
 
 
-def randomization_tests(diffs: np.ndarray, *, n_perm: int = 10000, seed: int = 0) -> np.ndarray:
+def randomization_tests(
+    diffs: np.ndarray, *, n_perm: int = 10000, seed: int = 0, description: str | None = None
+) -> np.ndarray:
     """Run :func:`randomization_test` for several columns of paired differences at once.
 
     The same random sign vectors serve every column (each test on its own remains an
-    exact Monte-Carlo randomisation test); one matrix product per block of sign
-    vectors makes comparing many models against one reference cheap.
+    exact Monte-Carlo randomisation test), so one call for all the comparisons of a run
+    costs little more than one for a single comparison. A sign vector ``s = 2b - 1``
+    (``b`` a random 0/1 vector) gives ``|sum(s * d)| = |2 b.d - sum(d)|``: one matrix
+    product of the 0/1 matrix with the differences per block of a few hundred sign
+    vectors, nothing of size ``n_perm x n`` ever held at once.
 
     Parameters
     ----------
@@ -290,31 +296,41 @@ def randomization_tests(diffs: np.ndarray, *, n_perm: int = 10000, seed: int = 0
         Number of random sign assignments.
     seed : int
         Seed of the sign generator.
+    description : str, optional
+        Text of the progress bar (default: what is being computed).
 
     Returns
     -------
     np.ndarray
         float (m,) two-sided p-values.
     """
+    from apc.progress import task
+
     diffs = np.asarray(diffs, dtype=np.float64)
     n, m = diffs.shape
     out = np.ones(m)
     active = np.flatnonzero(np.any(diffs != 0, axis=0)) if n else np.array([], dtype=np.int64)
-    if len(active) == 0:
+    if len(active) == 0 or n_perm < 1:
         return out
     d = diffs[:, active]
-    observed = np.abs(d.mean(axis=0))
+    total = d.sum(axis=0)
+    observed = np.abs(total)
     tol = 1e-12 * np.maximum(1.0, observed)
     rng = np.random.default_rng(seed)
-    per = max(1, _CHUNK_CELLS // n)
+    per = max(1, _SIGN_BLOCK_CELLS // n)
     extreme = np.zeros(len(active), dtype=np.int64)
     n_bytes = (n + 7) // 8
-    for b0 in range(0, n_perm, per):
-        b1 = min(n_perm, b0 + per)
-        bits = np.unpackbits(rng.integers(0, 256, size=(b1 - b0, n_bytes), dtype=np.uint8), axis=1)
-        signs = bits[:, :n].astype(np.float64) * 2.0 - 1.0
-        means = np.abs(signs @ d) / n
-        extreme += (means >= observed - tol).sum(axis=0)
+    text = description or (
+        f"paired randomisation test: {len(active)} comparison(s) x {n_perm:,} sign flips"
+    )
+    with task(text, total=n_perm) as bar:
+        for b0 in range(0, n_perm, per):
+            b1 = min(n_perm, b0 + per)
+            raw = rng.integers(0, 256, size=(b1 - b0, n_bytes), dtype=np.uint8)
+            bits = np.unpackbits(raw, axis=1, count=n).astype(np.float64)
+            stat = np.abs(2.0 * (bits @ d) - total)
+            extreme += (stat >= observed - tol).sum(axis=0)
+            bar.advance(b1 - b0)
     out[active] = (1 + extreme) / (1 + n_perm)
     return out
 

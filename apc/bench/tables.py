@@ -74,8 +74,15 @@ def summary_table(
                 "p_base_adj",
             ]
         )
+    from apc.progress import progress
+
     order = models or [m.name for m in suite.models]
-    for (dataset, label), group in results.groupby(["dataset", "label"], sort=False):
+    groups = results.groupby(["dataset", "label"], sort=False)
+    jobs: list[tuple[pd.DataFrame, str, dict[str, float], tuple]] = []
+    families: list[tuple[dict[str, float], dict[str, float], list[dict[str, Any]]]] = []
+    for (dataset, label), group in progress(
+        groups, "statistics: means and bootstrap intervals", total=groups.ngroups, unit="metric"
+    ):
         metric, k = parse_label(label)
         direction = _direction(metric)
         wide = group.pivot(index=["seed", "query"], columns="model", values="value")
@@ -92,14 +99,13 @@ def summary_table(
         p_best = {m: float("nan") for m in present}
         p_base = {m: float("nan") for m in present}
         if direction != 0 and not is_set_level(metric) and best is not None:
-            p_best.update(_tests(wide, best, suite, (dataset, label, "best")))
+            jobs.append((wide, best, p_best, (dataset, label, "best")))
             if suite.baseline in wide.columns:
-                p_base.update(_tests(wide, suite.baseline, suite, (dataset, label, "base")))
-        adj_best = _adjust_dict(p_best, suite.correction)
-        adj_base = _adjust_dict(p_base, suite.correction)
+                jobs.append((wide, suite.baseline, p_base, (dataset, label, "base")))
+        families.append((p_best, p_base, []))
         for m in present:
             iv = intervals[m]
-            rows.append(
+            families[-1][2].append(
                 {
                     "dataset": dataset,
                     "model": m,
@@ -111,12 +117,17 @@ def summary_table(
                     "high": iv.high,
                     "n": iv.n,
                     "best": m in tied,
-                    "p_best": p_best[m],
-                    "p_best_adj": adj_best[m],
-                    "p_base": p_base[m],
-                    "p_base_adj": adj_base[m],
                 }
             )
+    _run_tests(jobs, suite)  # fills p_best and p_base of every family
+    for p_best, p_base, family in families:
+        adj_best = _adjust_dict(p_best, suite.correction)
+        adj_base = _adjust_dict(p_base, suite.correction)
+        for row in family:
+            m = row["model"]
+            row.update(p_best=p_best[m], p_best_adj=adj_best[m])
+            row.update(p_base=p_base[m], p_base_adj=adj_base[m])
+            rows.append(row)
     table = pd.DataFrame(rows)
     table["k"] = table["k"].astype("Int64")  # missing for metrics without a cut-off
     return table
@@ -155,24 +166,44 @@ def _intervals(wide: pd.DataFrame, metric: str, suite: Suite, key: tuple) -> dic
     return out
 
 
-def _tests(wide: pd.DataFrame, ref: str, suite: Suite, key: tuple) -> dict[str, float]:
-    """p-value of every other model against ``ref`` on the (seed, query) pairs both answered."""
-    others = [m for m in wide.columns if m != ref]
-    if not others:
-        return {}
-    diffs = wide[others].sub(wide[ref], axis=0)
-    complete = [m for m in others if diffs[m].notna().all()]
-    out: dict[str, float] = {}
-    if complete and suite.test == "randomization":
+def _run_tests(jobs: list[tuple[pd.DataFrame, str, dict[str, float], tuple]], suite: Suite) -> None:
+    """Test every other model against each job's reference; write the p-values into its dict.
+
+    Each job is ``(wide, ref, out, key)``: per-query values (one column per model), the
+    reference model, the dict to fill and the (dataset, label, role) key. Models that
+    answered every (seed, query) row are tested with the randomisation test in one call
+    per dataset and row set, all comparisons sharing the sign flips (seeded by the
+    dataset), so the run's dozens of comparisons cost about one; the others, and the
+    Wilcoxon test, one at a time on the rows both models answered.
+    """
+    batches: dict[tuple, list[tuple[pd.Series, dict[str, float], str]]] = {}
+    index_of: dict[tuple, pd.Index] = {}
+    for wide, ref, out, key in jobs:
+        diffs = wide[[m for m in wide.columns if m != ref]].sub(wide[ref], axis=0)
+        for m in diffs.columns:
+            col = diffs[m]
+            if suite.test == "randomization" and col.notna().all():
+                dataset = key[0]
+                bkey = next(
+                    (b for b in batches if b[0] == dataset and index_of[b].equals(col.index)),
+                    (dataset, len(batches)),
+                )
+                index_of.setdefault(bkey, col.index)
+                batches.setdefault(bkey, []).append((col, out, m))
+            else:
+                d = col.dropna().to_numpy()
+                out[m] = stats.paired_test(
+                    d, suite.test, n_perm=suite.n_perm, seed=_stable_seed(*key)
+                )
+    for (dataset, _), batch in batches.items():
         p = stats.randomization_tests(
-            diffs[complete].to_numpy(), n_perm=suite.n_perm, seed=_stable_seed(*key)
+            np.column_stack([col.to_numpy() for col, _, _ in batch]),
+            n_perm=suite.n_perm,
+            seed=_stable_seed(dataset, "randomization"),
+            description=f"{dataset}: paired randomisation tests, {len(batch)} comparisons",
         )
-        out.update(zip(complete, p.tolist(), strict=True))
-    for m in others:
-        if m not in out:
-            d = diffs[m].dropna().to_numpy()
-            out[m] = stats.paired_test(d, suite.test, n_perm=suite.n_perm, seed=_stable_seed(*key))
-    return out
+        for (_, out, m), pv in zip(batch, p.tolist(), strict=True):
+            out[m] = pv
 
 
 def _stable_seed(*keys: Any) -> int:
@@ -224,5 +255,3 @@ def cost_table(cells: list[dict[str, Any]]) -> pd.DataFrame:
     g["fit_peak_mb"] /= 2**20
     g["rec_peak_mb"] /= 2**20
     return g.reset_index()
-
-

@@ -68,3 +68,76 @@ def test_holm_by_hand():
     assert stats.adjust(np.array([0.2]), "none").tolist() == [0.2]
     with pytest.raises(ValueError):
         stats.adjust(np.array([0.1]), "bh")
+
+
+# ---------------------------------------------------------------- agreement with scipy
+def _mc_close(p: float, q: float, n: int, *, doubled: bool = False) -> bool:
+    """Two Monte-Carlo p-values from ``n`` resamples each agree within 5 standard errors.
+
+    ``doubled``: ``q`` is scipy's two-sided ``2 min(P(T <= t), P(T >= t))``, whose
+    Monte-Carlo variance is ``p (2 - p) / n`` rather than ``p (1 - p) / n``.
+    """
+    pbar = min(max((p + q) / 2, 1.0 / n), 1 - 1.0 / n)
+    var_q = pbar * (2 - pbar) if doubled else pbar * (1 - pbar)
+    return abs(p - q) <= 5 * np.sqrt((pbar * (1 - pbar) + var_q) / n) + 2.0 / n
+
+
+@pytest.mark.parametrize(
+    ("n", "shift", "kind"),
+    [(12, 0.3, "real"), (400, 0.05, "real"), (1500, 0.02, "hits"), (1500, 0.0, "hits")],
+)
+def test_randomization_test_agrees_with_scipy_permutation_test(n, shift, kind):
+    from scipy.stats import permutation_test
+
+    rng = np.random.default_rng(n)
+    if kind == "real":
+        diff = rng.normal(shift, 1.0, n)
+    else:  # differences of two hit indicators: -1, 0, +1, many zeros and ties
+        diff = (rng.random(n) < 0.2 + shift).astype(float) - (rng.random(n) < 0.2).astype(float)
+    n_perm = 10000
+    ours = stats.randomization_test(diff, n_perm=n_perm, seed=1)
+    ref = permutation_test(
+        (diff,),
+        np.mean,
+        permutation_type="samples",
+        alternative="two-sided",
+        n_resamples=n_perm,
+        random_state=2,
+    ).pvalue
+    assert _mc_close(ours, ref, n_perm, doubled=True), (ours, ref)
+
+
+def test_randomization_tests_columns_match_single_calls_within_mc_error():
+    rng = np.random.default_rng(5)
+    diffs = rng.normal(0.0, 1.0, (500, 4)) + np.array([0.0, 0.05, 0.1, 0.2])
+    diffs[:, 0] = 0.0  # all-zero column: p = 1 exactly
+    batched = stats.randomization_tests(diffs, n_perm=20000, seed=3)
+    assert batched[0] == 1.0
+    for j in range(1, 4):
+        single = stats.randomization_test(diffs[:, j], n_perm=20000, seed=11 + j)
+        assert _mc_close(batched[j], single, 20000), (j, batched[j], single)
+
+
+def test_randomization_test_is_exact_against_full_enumeration():
+    # n = 10: all 1024 sign vectors enumerated give the exact p-value
+    diff = np.array([0.9, -0.2, 0.4, 0.7, 0.1, 0.3, -0.5, 0.8, 0.6, 0.2])
+    signs = ((np.arange(1024)[:, None] >> np.arange(10)) & 1) * 2.0 - 1.0
+    exact = np.mean(np.abs(signs @ diff) >= abs(diff.sum()) - 1e-12)
+    assert _mc_close(stats.randomization_test(diff, n_perm=40000, seed=0), exact, 40000)
+
+
+@pytest.mark.parametrize("n", [30, 2000])
+def test_bootstrap_ci_agrees_with_scipy_percentile_bootstrap(n):
+    from scipy.stats import bootstrap
+
+    rng = np.random.default_rng(n)
+    values = (rng.random(n) < 0.3).astype(float) * rng.random(n)
+    ours = stats.bootstrap_ci(values, n_boot=4000, seed=0)
+    ref = bootstrap(
+        (values,), np.mean, n_resamples=4000, method="percentile", random_state=1
+    ).confidence_interval
+    se = values.std() / np.sqrt(n)
+    assert ours.low < ours.mean < ours.high
+    # bounds of two 4000-resample percentile intervals agree to a small share of a s.e.
+    assert abs(ours.low - ref.low) < 0.15 * se
+    assert abs(ours.high - ref.high) < 0.15 * se
