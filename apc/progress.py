@@ -27,7 +27,7 @@ def enabled() -> bool:
     return sys.stderr.isatty()
 
 
-def _make():
+def _make(transient: bool = False):
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -47,20 +47,28 @@ def _make():
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
-        transient=False,
+        transient=transient,
     )
 
 
 def progress(
-    iterable: Iterable[T], description: str, *, total: int | None = None, unit: str = ""
+    iterable: Iterable[T],
+    description: str,
+    *,
+    total: int | None = None,
+    unit: str = "",
+    transient: bool = False,
 ) -> Iterator[T]:
-    """Iterate over ``iterable`` with a progress bar (if enabled)."""
+    """Iterate over ``iterable`` with a progress bar (if enabled).
+
+    ``transient=True`` removes the bar when the loop ends (for inner phases).
+    """
     if not enabled():
         yield from iterable
         return
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
-    with _make() as bar:
+    with _make(transient) as bar:
         tid = bar.add_task(description, total=total)
         for item in iterable:
             yield item
@@ -87,10 +95,15 @@ class _Task:
 
 
 @contextmanager
-def task(description: str, total: float | None = None):
-    """Context manager yielding an object with ``advance(n)`` / ``update(...)``."""
+def task(description: str, total: float | None = None, *, transient: bool = False):
+    """Context manager yielding an object with ``advance(n)`` / ``update(...)``.
+
+    With ``total=None`` the bar is a spinner with the elapsed time (a phase whose
+    length is unknown, e.g. drawing plots). ``transient=True`` removes the bar when
+    the phase ends (for inner phases such as a model's recommend step in a benchmark).
+    """
     if not enabled():
         yield _NullTask()
         return
-    with _make() as bar:
+    with _make(transient) as bar:
         yield _Task(bar, bar.add_task(description, total=total))

@@ -273,8 +273,11 @@ def write_report(out: str | Path, suite: Suite | None = None) -> dict[str, Any]:
         run["suite"] = suite
     summary, md = _summarize(run)
     from apc.bench.analyses import analyses_plots
+    from apc.progress import task
 
-    plots = make_plots(run, run["table"]) + analyses_plots(run)
-    page = write_html(run, md, plots)
+    with task("drawing plots (PNG, SVG, PDF)"):
+        plots = make_plots(run, run["table"]) + analyses_plots(run)
+    with task("writing report.html"):
+        page = write_html(run, md, plots)
     return {"markdown": md, "plots": plots, "html": page, "summary": summary,
             "table": run["table"], "suite": run["suite"], "cells": run["cells"]}
