@@ -379,13 +379,22 @@ class ScoringRecommender:
         scores = np.full((n, k), -np.inf, dtype=np.float32)
         step = self.batch_size if self.sparse_scores else block_rows(self.n_tracks_,
                                                                      self.batch_size)
-        for start in range(0, n, step):
-            rows = np.arange(start, min(n, start + step))
-            block = queries.subset(rows)
-            s = self._block_scores(block, k)
-            _check_block(self, s, len(rows))
-            exclude = None if self.allows_repeats else block.seeds_csr()
-            items[rows], scores[rows] = top_k(s, k, exclude=exclude)
+        from contextlib import nullcontext
+
+        from apc.progress import task as progress_task
+
+        # one bar for every model (neural ones take minutes here); none for a single block
+        text = f"{type(self).__name__}: recommending for {n:,} queries"
+        with progress_task(text, total=n, transient=True) if n > step else nullcontext() as bar:
+            for start in range(0, n, step):
+                rows = np.arange(start, min(n, start + step))
+                block = queries.subset(rows)
+                s = self._block_scores(block, k)
+                _check_block(self, s, len(rows))
+                exclude = None if self.allows_repeats else block.seeds_csr()
+                items[rows], scores[rows] = top_k(s, k, exclude=exclude)
+                if bar is not None:
+                    bar.advance(len(rows))
         return Recommendations(items, scores)
 
     # ------------------------------------------------------------------ persistence
