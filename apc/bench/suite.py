@@ -254,20 +254,32 @@ def safe_name(text: str) -> str:
     return _SAFE.sub("_", text).strip("_") or "x"
 
 
-def default_metrics(protocol: str) -> list[str]:
+def default_metrics(protocol: str, cutoff: int | None = None) -> list[str]:
     """Return the default metric labels of a suite for ``protocol``.
 
     Parameters
     ----------
     protocol : str
         Protocol name.
+    cutoff : int, optional
+        The suite's list length. Defaults follow it: a default cut-off above it
+        becomes the cutoff (``recall@100`` is ``recall@50`` in a suite with
+        ``cutoff = 50``), and a label that then repeats is kept once. A metric the
+        user writes above the cutoff is still an error.
 
     Returns
     -------
     list of str
         :func:`apc.evaluation.evaluate.default_labels`: one list for the CLI and suites.
     """
-    return default_labels(protocol)
+    labels = default_labels(protocol)
+    if cutoff is None:
+        return labels
+    capped = []
+    for label in labels:
+        name, k = parse_label(label)
+        capped.append(metric_label(name, min(k, cutoff)) if k is not None else label)
+    return list(dict.fromkeys(capped))
 
 
 # ---------------------------------------------------------------------- parsing
@@ -375,7 +387,7 @@ def suite_from_dict(
             "'ks' needs 'metrics' (names to evaluate at each k)", file=file, field="suite.ks"
         )
     else:
-        metrics = default_metrics(family)
+        metrics = default_metrics(family, cutoff)
     unique(metrics, "suite.metrics", file)
     _check_metrics(metrics, cutoff, file)
 

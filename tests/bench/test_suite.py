@@ -132,3 +132,27 @@ def test_suite_from_dict_requires_sections():
         suite_from_dict(
             {"datasets": [{"source": "synth:tiny"}], "protocol": {"name": "next-track"}}
         )
+
+
+def test_default_metrics_follow_a_small_cutoff(tmp_path):
+    # issue 17: cutoff = 50 must not fail on defaults the user never wrote (recall@100 ...)
+    text = BASE.replace('metrics = ["hit@10", "mrr@20"]\n', "").replace(
+        'name = "next-track"', 'name = "continuation"'
+    )
+    s = load_suite(write(tmp_path, text))
+    assert s.cutoff == 50
+    ks = [parse_label(m)[1] for m in s.metrics]
+    assert max(k for k in ks if k is not None) == 50
+    assert "recall@20" in s.metrics and "recall@50" in s.metrics and "ndcg@50" in s.metrics
+    assert len(s.metrics) == len(set(s.metrics))  # recall@100 and recall@500 -> one recall@50
+    assert "rprec" in s.metrics
+    # at the default cutoff (500) nothing changes
+    assert default_metrics("continuation", 500) == default_metrics("continuation")
+    # tiny cutoff: every default label still valid
+    assert all(parse_label(m)[1] in (None, 1) for m in default_metrics("next-track", 1))
+
+
+def test_explicit_metric_above_cutoff_still_errors(tmp_path):
+    text = BASE.replace('["hit@10", "mrr@20"]', '["hit@10", "recall@100"]')
+    with pytest.raises(ApcInputError, match=r"recall@100: k exceeds the suite's cutoff \(50\)"):
+        load_suite(write(tmp_path, text))
