@@ -20,14 +20,12 @@ next-song recommendations", IJMIR 8, 2019 (preprint 2018).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from apc._atomic import atomic_write_bytes
 from apc.evaluation.breakdown import (
     LENGTH_EDGES,
     POSITION_EDGES,
@@ -154,9 +152,12 @@ def analyses_plots(run: dict[str, Any]) -> list[Path]:
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
+    from apc.bench.figstyle import legend_outside, model_styles, save_figure
+
     suite = run["suite"]
     labels = _labels(run)
     lt = run.get("longtail")
+    styles = model_styles([m.name for m in suite.models])  # the colours of every figure
     paths = []
     for d in suite.datasets:
         res = run["results"][run["results"]["dataset"] == d.name]
@@ -171,7 +172,8 @@ def analyses_plots(run: dict[str, Any]) -> list[Path]:
             order = bucket_labels(POSITION_EDGES if by == "position" else LENGTH_EDGES)
             for m in suite.models:
                 s = sub[sub["model"] == m.name].set_index("bucket").reindex(order)
-                ax.plot(range(len(order)), s["mean"].to_numpy(), marker="o", label=m.name)
+                ax.plot(range(len(order)), s["mean"].to_numpy(), marker=styles[m.name]["marker"],
+                        color=styles[m.name]["color"], label=m.name)
             ax.set_xticks(range(len(order)), order, rotation=30)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(labels[0])
@@ -181,20 +183,18 @@ def analyses_plots(run: dict[str, Any]) -> list[Path]:
             buckets = list(dict.fromkeys(sub["bucket"]))
             for m in suite.models:
                 s = sub[sub["model"] == m.name].groupby("bucket", sort=False)["median_rank"].mean()
-                ax.plot(range(len(buckets)), s.reindex(buckets).to_numpy(), marker="o",
+                ax.plot(range(len(buckets)), s.reindex(buckets).to_numpy(),
+                        marker=styles[m.name]["marker"], color=styles[m.name]["color"],
                         label=m.name)
             ax.set_yscale("log")
             ax.set_xticks(range(len(buckets)), buckets)
             ax.set_xlabel("training playlists holding the target")
             ax.set_ylabel("median rank of the next song")
-        axes[0].legend(fontsize=7)
+        handles, names = axes[0].get_legend_handles_labels()
+        legend_outside(fig, handles, names, below=True, ncol=min(len(names), 5))
         fig.suptitle(f"{d.name}: {TITLE}", fontsize=9)
         fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
-        plt.close(fig)
         path = Path(run["out"]) / "plots" / f"order_length_{d.name.replace('/', '_')}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, buf.getvalue())
-        paths.append(path)
+        paths.append(save_figure(fig, path)[0])  # PNG (200 dpi), SVG and PDF
+        plt.close(fig)
     return paths
