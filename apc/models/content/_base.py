@@ -324,6 +324,7 @@ def regress(
     weight_decay: float,
     seed: int,
     description: str,
+    rows: np.ndarray | None = None,
 ) -> list[float]:
     """Fit ``net(*inputs[rows]) -> target[rows]`` by mean squared error with Adam.
 
@@ -339,6 +340,8 @@ def regress(
         Training settings.
     description : str
         Progress-bar label.
+    rows : np.ndarray, optional
+        The training samples (default: all); indexed without copying the inputs.
 
     Returns
     -------
@@ -352,13 +355,14 @@ def regress(
     torch.manual_seed(int(seed))
     xs = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in inputs]
     y = torch.from_numpy(np.ascontiguousarray(target, dtype=np.float32))
+    use = torch.arange(len(y)) if rows is None else torch.from_numpy(np.asarray(rows, np.int64))
     opt = torch.optim.Adam(net.parameters(), lr=float(lr), weight_decay=float(weight_decay))
     gen = torch.Generator().manual_seed(int(seed))
-    n = len(y)
+    n = len(use)
     losses = []
     net.train()
     for _ in progress(range(int(epochs)), description, unit="epoch"):
-        perm = torch.randperm(n, generator=gen)
+        perm = use[torch.randperm(n, generator=gen)]
         total = 0.0
         for start in range(0, n, int(batch_size)):
             idx = perm[start : start + int(batch_size)]

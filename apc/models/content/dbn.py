@@ -291,7 +291,7 @@ class DBNContent(FactorModel):
     def _tune(self, net: DBNNet, frames: np.ndarray, y: np.ndarray, rows: np.ndarray,
               epochs: int, description: str) -> None:
         self.loss_ = getattr(self, "loss_", []) + regress(
-            net, [frames[rows]], y[rows], epochs=epochs, batch_size=int(self.batch_size),
+            net, [frames], y, rows=rows, epochs=epochs, batch_size=int(self.batch_size),
             lr=float(self.lr), weight_decay=float(self.weight_decay),
             seed=int(self.seed) + len(getattr(self, "loss_", [])), description=description,
         )
