@@ -18,8 +18,8 @@ TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("[0-9][0-9]-*.md"))
 jupytext = pytest.importorskip("jupytext", reason="jupytext not installed (pip install -e '.[dev]')")
 
 
-def test_the_course_has_eight_tutorials():
-    assert len(TUTORIALS) == 8, [p.name for p in TUTORIALS]
+def test_the_course_has_nine_tutorials():
+    assert len(TUTORIALS) == 9, [p.name for p in TUTORIALS]
 
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])

@@ -35,6 +35,7 @@ LambdaMART: an overview", MSR-TR-2010-82.
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,6 +187,9 @@ class Rerank(ScoringRecommender):
         playlists: the leak test checks it).
     train_report_ : dict
         Validation queries, pairs, positives and candidate recall of the ranker's data.
+    timings_ : dict
+        Seconds spent per phase (stage-1 fit on the validation corpus, candidates,
+        features, ranker fit, refit, ranking), summed over fit and recommend calls.
 
     Examples
     --------
@@ -223,12 +227,20 @@ class Rerank(ScoringRecommender):
                             groups=tuple(self.features))
 
     def _block(self, models, stats, queries: Queries, depths):
-        """Candidates and features of one block: ``(pairs, X)``."""
+        """Candidates and features of one block: ``(pairs, X)``; adds to ``timings_``."""
+        t0 = time.perf_counter()
         pairs = union_pairs(lists_of(models, queries, depths), queries.n_tracks)
+        t1 = time.perf_counter()
         ctx = FeatureContext(stats, queries, pairs, [c.label for c in self._components()])
         x, names = build_features(ctx, self.functions_)
         self.feature_names_ = names
+        self._time("candidates", t1 - t0)
+        self._time("features", time.perf_counter() - t1)
         return pairs, x
+
+    def _time(self, phase: str, seconds: float) -> None:
+        timings = self.__dict__.setdefault("timings_", {})
+        timings[phase] = timings.get(phase, 0.0) + seconds
 
     def _fit(self, train: Playlists, features) -> None:
         from apc.progress import progress
@@ -239,8 +251,11 @@ class Rerank(ScoringRecommender):
         comps = self._components()
         sub, val = carve_validation(train, self.val_protocol, self.val_params or {}, self.seed)
         self.val_playlist_ids_ = np.asarray(val.playlist_ids)
+        self.timings_ = {}
+        t0 = time.perf_counter()
         models = fit_components(comps, sub)
         stats = self._stats(sub)
+        self._time("validation_fit", time.perf_counter() - t0)
         depths = self._depths(sub.n_tracks)
         xs, ys, groups = [], [], []
         n_pos = n_targets = n_pairs = 0
@@ -274,10 +289,14 @@ class Rerank(ScoringRecommender):
                               "candidate_recall": n_pos / max(n_targets, 1),
                               "train_queries": int(sum(len(g) for g in groups))}
         del models, stats
+        t0 = time.perf_counter()
         self.ranker_ = _Ranker(self.ranker_kind_, self.config).fit(
             np.concatenate(xs), y, np.concatenate(groups))
+        self._time("ranker_fit", time.perf_counter() - t0)
+        t0 = time.perf_counter()
         self.models_ = fit_components(comps, train)
         self.stats_ = self._stats(train)
+        self._time("refit", time.perf_counter() - t0)
 
     def recommend(self, queries: Queries, k: int) -> Recommendations:
         """Re-rank each query's candidates and return the top ``k`` (``-1`` padded).
@@ -305,7 +324,9 @@ class Rerank(ScoringRecommender):
         for lo in progress(range(0, len(queries), step), "rerank"):
             rows = np.arange(lo, min(len(queries), lo + step))
             pairs, x = self._block(self.models_, self.stats_, queries.subset(rows), depths)
+            t0 = time.perf_counter()
             value = self.ranker_.predict(x) if len(x) else np.empty(0, np.float32)
+            self._time("ranking", time.perf_counter() - t0)
             recs = top_pairs(pairs, value, k)
             items[rows], scores[rows] = recs.items, recs.scores
         return Recommendations(items, scores)
