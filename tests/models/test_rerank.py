@@ -167,3 +167,26 @@ def test_params_are_validated_before_any_work(monkeypatch):
         with pytest.raises(ApcInputError) as e:
             small(**params).fit(pl)
         assert e.value.field == field, params
+
+
+def test_the_pipeline_is_config_as_data(tmp_path):
+    # a params file for `apc evaluate --params-file` (its top-level table) ...
+    from pathlib import Path
+
+    from apc.bench.suite import load_suite
+    from apc.models.registry import create_model
+    from apc.parsing import parse_params
+
+    f = tmp_path / "rerank.toml"
+    f.write_text('candidates = [{ model = "knn", n = 50, params = { n_neighbors = 20 } },\n'
+                 '              { model = "apc.models.artists:CollocatedArtistsGreatestHits" }]\n'
+                 'val_protocol = "mpd-challenge"\nval_params = { n_test = 100 }\n'
+                 'extra_features = []\n')
+    model = create_model("rerank", parse_params(None, f))
+    model.validate_params()
+    assert model.candidates[1]["model"].endswith(":CollocatedArtistsGreatestHits")
+    # ... and the benchmark suite: every model entry validates without data
+    root = Path(__file__).resolve().parents[2]
+    suite = load_suite(root / "benchmarks" / "suites" / "mpd-rerank.toml")
+    for entry in suite.models:
+        create_model(entry.model, entry.params).validate_params()
