@@ -177,6 +177,7 @@ def _protocol_lines(run: dict[str, Any]) -> list[str]:
             f"hash `{digest}`, {rec.get('n_train', '?')} train playlists, "
             f"{rec.get('n_queries', '?')} queries" + (f"; {brief}" if brief else "")
         )
+        lines.extend(f"    - note: {note}" for note in report.get("notes") or [])
     return lines
 
 

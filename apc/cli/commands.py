@@ -187,6 +187,7 @@ def evaluate(
     console.print(
         dict_table(_short_report(run.split_report), title=f"{protocol} split (seed {seed})")
     )
+    _print_notes(run.split_report)
     console.print(frame_table(run.summary.T, title=f"{data} — {protocol}", index_name="metric"))
     if out is not None:
         console.print(f"per-query results -> {out}")
@@ -208,9 +209,16 @@ def demo(
         on_model=lambda name: err_console.print(f"[dim]fitting and evaluating {name}…[/dim]"),
     )
     console.print(dict_table(_short_report(run.split_report), title="split"))
+    _print_notes(run.split_report)
     console.print(
         frame_table(run.summary.T, title=f"synth:{preset} — continuation", index_name="metric")
     )
+
+
+def _print_notes(report: dict) -> None:
+    # what the split could not do (no titles, queries the title fallback answers, ...)
+    for note in report.get("notes", []):
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
 
 
 def _short_report(report: dict) -> dict:

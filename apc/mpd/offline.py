@@ -25,7 +25,15 @@ Choices made here (the official sampling constraints were not published in full)
 a playlist is eligible for a category with ``n`` seeds when it has at least
 ``n + min_holdouts`` tracks (and a non-empty name for title categories); categories
 are filled from the largest ``n`` down, so long playlists are not used up by short
-categories; random-seed categories draw their seed positions uniformly.
+categories; random-seed categories draw their seed positions uniformly. A held-out
+track that repeats one of its playlist's seed tracks can never be recommended (seed
+tracks are excluded from every answer), so it is dropped from the answers and counted
+(``heldout_seed_repeats_dropped``), as the evaluation protocols drop targets that repeat
+a seed; ``num_holdouts`` counts the answers kept (a playlist left with none stays in
+training, counted as ``playlists_left_in_train_no_answer``). The official set holds out 10,000 of
+1,000,000 playlists (1%); holding out more than :data:`MAX_CHALLENGE_SHARE` of a corpus
+raises a :class:`~apc.errors.DataWarning`, because the training side then differs from
+the corpus much more than in the challenge.
 """
 
 from __future__ import annotations
@@ -42,6 +50,9 @@ import numpy as np
 from apc._atomic import atomic_dir, check_out_dir, check_separate
 from apc.datasets.mpd_categories import CATEGORIES, check_categories, eligible, fill_order
 from apc.errors import ApcInputError, DataWarning
+
+#: Share of the corpus above which holding playlists out warns (the official set: 1%).
+MAX_CHALLENGE_SHARE = 0.10
 
 
 @dataclass
@@ -61,8 +72,9 @@ class OfflineChallenge:
     counts : dict
         Category -> challenge playlists drawn.
     report : dict
-        Corpus, train and challenge sizes, held-out tracks (distinct, unseen in
-        training), seed and ``min_holdouts``.
+        Corpus, train and challenge sizes, the challenge's share of the corpus,
+        held-out tracks (distinct, unseen in training), answers dropped for repeating a
+        seed track, seed and ``min_holdouts``.
     """
 
     out: Path
@@ -244,6 +256,7 @@ def make_offline_challenge(
     records = _TrackRecords(pl)
     challenge, heldout = [], []
     held_rows = []
+    seed_repeats = no_answer = 0
     for cat in categories:
         n, title, random = CATEGORIES[cat]
         for p in rows[cat]:
@@ -252,6 +265,13 @@ def make_offline_challenge(
                 np.sort(rng.choice(len(tracks), size=n, replace=False)) if random else np.arange(n)
             )
             hidden = np.setdiff1d(np.arange(len(tracks)), positions)
+            # an answer repeating a seed track can never be hit: drop it, count it
+            repeats = np.isin(tracks[hidden], tracks[positions])
+            seed_repeats += int(repeats.sum())
+            hidden = hidden[~repeats]
+            if len(hidden) == 0:  # every answer repeats a seed: nothing to score, keep it
+                no_answer += 1  # in training
+                continue
             entry = {"pid": int(pids[p])}
             if title:
                 entry["name"] = str(names[p])
@@ -280,12 +300,25 @@ def make_offline_challenge(
     hidden_uris = {t["track_uri"] for h in heldout for t in h["tracks"]}
     uri_index = {u: i for i, u in enumerate(records.uris)}
     unseen = sum(not seen[uri_index[u]] for u in hidden_uris)
+    share = len(challenge) / max(1, len(pl))
+    if share > MAX_CHALLENGE_SHARE:
+        warnings.warn(
+            f"the challenge holds out {len(challenge):,} of {len(pl):,} playlists "
+            f"({share:.0%}, above {MAX_CHALLENGE_SHARE:.0%}; the official set holds out 1%): "
+            f"training keeps {len(train):,}; lower per_category for a training side closer "
+            "to the corpus",
+            DataWarning,
+            stacklevel=2,
+        )
     report = {
         "corpus_playlists": len(pl),
         "train_playlists": len(train),
         "challenge_playlists": len(challenge),
+        "challenge_share": round(share, 4),
         "heldout_tracks_distinct": len(hidden_uris),
         "heldout_tracks_unseen_in_train": int(unseen),
+        "heldout_seed_repeats_dropped": seed_repeats,
+        "playlists_left_in_train_no_answer": no_answer,
         "seed": seed,
         "min_holdouts": min_holdouts,
     }
@@ -308,7 +341,7 @@ def make_offline_challenge(
                 ensure_ascii=False,
             )
         )
-    counts = {c: len(r) for c, r in rows.items()}
+    counts = {c: sum(h["category"] == c for h in heldout) for c in rows}
     return OfflineChallenge(
         out, out / "train", out / "challenge_set.json", out / "heldout.json", counts, report
     )

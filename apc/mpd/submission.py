@@ -43,7 +43,8 @@ class Problem:
     Parameters
     ----------
     line : int
-        Line number in the file; 0 when the problem concerns no line.
+        Line number in the file; 0 when the problem concerns no line (a pid missing
+        from the file, an empty file): it is then named by its pid, or by nothing.
     pid : int or None
         The playlist concerned.
     message : str
@@ -55,6 +56,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if not self.line:  # no line of the file holds it: never "line 0"
+            return self.message if self.pid is None else f"pid {self.pid}: {self.message}"
         where = f"line {self.line}" + (f" (pid {self.pid})" if self.pid is not None else "")
         return f"{where}: {self.message}"
 
@@ -242,7 +245,11 @@ def check_rows(
     missing = [pid for pid in challenge.pids if pid not in rows]
     if missing:
         shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
-        problems.append(Problem(0, None, f"{len(missing)} challenge pid(s) missing: {shown}"))
+        problems.append(
+            Problem(
+                0, None, f"{len(missing)} challenge-set pid(s) missing from the file: {shown}"
+            )
+        )
     return problems
 
 

@@ -61,5 +61,6 @@ def test_validate_ok_and_every_problem_listed(tmp_path):
     assert res.exit_code == 1
     assert "line 3 (pid 1): pid 1 appears again (first on line 2)" in res.output
     assert "seed track(s) recommended" in res.output
-    assert "missing: 2" in res.output
+    assert "1 challenge-set pid(s) missing from the file: 2" in res.output
+    assert "line 0" not in res.output
     assert "invalid: 3 problem(s)" in res.output

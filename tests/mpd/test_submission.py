@@ -86,7 +86,7 @@ def _write_raw(path, rows, team="team_info,t,a@b.org"):
         (lambda r: r[10].pop(), "499 tracks, expected exactly 500"),
         (lambda r: r[11].__setitem__(7, r[11][3]), "duplicate track"),
         (lambda r: r[11].__setitem__(0, uri(2)), "seed track(s) recommended"),
-        (lambda r: r.pop(12), "challenge pid(s) missing: 12"),
+        (lambda r: r.pop(12), "challenge-set pid(s) missing from the file: 12"),
         (lambda r: r.__setitem__(99, r[10]), "pid 99 is not in the challenge set"),
         (lambda r: r[12].__setitem__(4, "spotify:track:bad"), "malformed track URI"),
     ],

@@ -274,4 +274,13 @@ def _notes(split: Split, counts: dict[str, int]) -> list[str]:
     if counts.get("duplicate_playlists_across_sides"):
         notes.append(f"{counts['duplicate_playlists_across_sides']} held-out playlists have an "
                      "identical copy in training")
+    titles = split.queries.titles
+    if titles is None or not any(isinstance(t, str) and t.strip() for t in titles):
+        notes.append("queries carry no playlist titles: the title model (and the title "
+                     "fallback) can only answer with popularity here, so it equals popularity")
+    if counts.get("empty_seeds"):
+        notes.append(f"{counts['empty_seeds']} of {q} queries have no seed track known to "
+                     "training (all unseen, or none): the title fallback answers them (by "
+                     "playlist title, popularity without one) where the model is wrapped in it, "
+                     "as the benchmark runner and `apc evaluate` do")
     return notes
