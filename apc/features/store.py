@@ -50,7 +50,7 @@ from apc.data.features import ItemFeatures
 from apc.data.playlists import Playlists
 from apc.errors import ApcInputError, DataWarning
 from apc.features.audio import REPORT_COLUMNS
-from apc.features.builders import FEATURES, options_for
+from apc.features.builders import DEFAULTS_REVISION, FEATURES, options_for
 from apc.features.sources import audio_digest, corpus_log_mels, has_audio
 from apc.features.table import STORE_FORMAT, FeatureStore, FeatureTable, align
 
@@ -176,6 +176,8 @@ def feature_key(pl: Playlists, name: str, *, seed: int = 0, options: dict | None
         parts.append(_column_digest(pl.tracks, options_for(options, name).get("column", "tags")))
     if "audio" in deps:
         parts.append(audio_digest(pl))
+    if name in DEFAULTS_REVISION:  # only where defaults changed: other keys stay valid
+        parts.append(("defaults", DEFAULTS_REVISION[name]))
     return _digest(*parts)
 
 

@@ -128,6 +128,11 @@ def test_build_wmf_is_cached_and_keyed(tmp_path, monkeypatch):
     assert k != feature_key(pl.subset(np.arange(10)), "wmf", options=FAST)
     assert k != feature_key(pl, "wmf", seed=1, options=FAST)
     assert k != feature_key(pl, "wmf", options={"wmf": {"n_factors": 5}})
+    # a change of a builder's defaults (its DEFAULTS_REVISION) changes only that set's key
+    monkeypatch.setitem(store_mod.DEFAULTS_REVISION, "wmf", 7)
+    assert feature_key(pl, "wmf", options=FAST) != k
+    monkeypatch.delitem(store_mod.DEFAULTS_REVISION, "wmf")
+    assert feature_key(pl, "wmf", options=FAST) == k
 
 
 def test_default_table_cache_is_reused_across_processes_and_keyed(tmp_path, monkeypatch):
