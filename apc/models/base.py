@@ -61,6 +61,13 @@ class Recommender(Protocol):
     parameter's name; the benchmark runner calls it, where present, for every model of
     a suite before any cell runs (:class:`ScoringRecommender` provides it from its
     ``config_class``).
+
+    Optional capability: a generative model with a normalised next-track distribution
+    P(j | seed) over the catalogue exposes
+    ``next_track_log_proba(queries) -> np.ndarray``, float64 ``(Q,)``: the
+    log-probability of each query's first target. :mod:`apc.evaluation.loglik` finds it
+    by duck typing for the ``loglik`` metric (``markov``, ``feature-markov``, ``lme`` and
+    the neural sequence models have it).
     """
 
     def fit(self, train: Playlists, features: ItemFeatures | None = None) -> Self:
