@@ -122,15 +122,17 @@ def plot_recall_curves(
         if len(ci) > 1:
             ax.fill_between(ci["k"], ci["low"], ci["high"], color=st["color"], alpha=0.15, lw=0)
     ax.set_xscale("log")
+    from matplotlib.ticker import ScalarFormatter
+
+    ax.xaxis.set_major_formatter(ScalarFormatter())  # 1, 10, 100 rather than 10^0, 10^1
     ax.set_xlabel("k (list length)")
     ax.set_ylabel("recall@k")
-    ax.set_title(f"recall@k — {dataset}")
+    fig.suptitle(f"recall@k — {dataset}")
+    if len(cis):  # the note sits above the axes, where it can cover nothing
+        ks = ", ".join(str(k) for k in sorted(set(cis["k"])))
+        ax.set_title(f"bars and band: bootstrap intervals of recall@k at k = {ks}", fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     legend_outside(ax)
-    if len(cis):
-        ks = ", ".join(str(k) for k in sorted(set(cis["k"])))
-        fig.text(0.01, -0.02, f"bars and band: bootstrap intervals of recall@k at k = {ks}",
-                 fontsize=7, ha="left", va="top")
     out = _save(fig, path)
     plt.close(fig)
     return out
@@ -410,11 +412,11 @@ def plot_longtail(longtail: pd.DataFrame, suite: Suite, dataset: str, path: Path
     ax.set_xticks(x, [f"{b}\n({100 * share[b] / total:.0f}%)" for b in buckets])
     ax.set_xlabel("training occurrences of the target track (share of targets)")
     ax.set_ylabel(f"recall@{suite.longtail_k}")
-    ax.set_title(f"long tail — {dataset}")
+    fig.suptitle(f"long tail — {dataset}")
+    ax.set_title(f"bars: {suite.confidence:.0%} Wilson intervals over (query, target) cases",
+                 fontsize=8)
     ax.grid(True, axis="y", alpha=0.3)
     legend_outside(ax)
-    fig.text(0.01, -0.02, f"bars: {suite.confidence:.0%} Wilson intervals over (query, target) "
-             "cases", fontsize=7, ha="left", va="top")
     out = _save(fig, path)
     plt.close(fig)
     return out
