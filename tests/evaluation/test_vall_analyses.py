@@ -135,3 +135,24 @@ def test_rank_by_popularity_buckets():
     t = rank_by_popularity(np.array([1.0, 4.0, 2.0]), q, train).set_index("bucket")
     assert t.loc["3", "mean_rank"] == 1.0 and t.loc["1", "n_queries"] == 2
     assert t.loc["1", "median_rank"] == 3.0 and np.isnan(t.loc["0", "mean_rank"])
+
+
+@pytest.mark.parametrize("name,params", [
+    ("popularity", {}), ("markov", {}), ("markov", {"order": 2, "alpha": 0.5}),
+    ("sr", {}), ("knn", {}), ("feature-markov", {}), ("lme", {"n_dims": 4, "epochs": 2}),
+])
+def test_counted_ranks_equal_full_ranking_ranks(name, params):
+    from apc.evaluation import model_metrics as mm
+    from apc.models.registry import create_model
+
+    data = cycles(n_tracks=30, n_playlists=80, length=6)
+    split = make_protocol("continuation", n_seed=2).split(data, seed=0)
+    model = create_model(name, params).fit(split.train)
+    q = split.queries
+    fast = mm._score_ranks(model, q, 7)
+    if fast is None:  # e.g. sparse blocks: only the full-ranking path applies
+        pytest.skip(f"{name}: no counted ranks")
+    slow = compute_metrics(model.recommend(q, q.n_tracks), q, split.train,
+                           metrics=["rank", "rank_pct"])
+    assert np.array_equal(fast[0], slow["rank"], equal_nan=True)
+    assert np.allclose(100 * fast[0] / fast[1], slow["rank_pct"], equal_nan=True)
