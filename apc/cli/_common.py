@@ -38,9 +38,10 @@ def frame_table(frame: pd.DataFrame, *, title: str | None = None, index_name: st
     rich.table.Table
     """
     table = Table(title=title, header_style="bold")
-    table.add_column(index_name or (frame.index.name or ""), style="bold cyan")
+    # overflow="fold": a header too long for a narrow terminal wraps, it is never cut to "…"
+    table.add_column(index_name or (frame.index.name or ""), style="bold cyan", overflow="fold")
     for col in frame.columns:
-        table.add_column(str(col), justify="right")
+        table.add_column(str(col), justify="right", overflow="fold")
     for idx, row in frame.iterrows():
         table.add_row(str(idx), *[fmt(v) for v in row.tolist()])
     return table

@@ -164,3 +164,19 @@ def test_cli_report_format_latex_prints_the_table(report):
     bad = CliRunner().invoke(app, ["bench", "report", str(report["html"].parent),
                                    "--format", "docx"])
     assert bad.exit_code == 2
+
+
+def test_cli_frame_tables_wrap_long_headers_instead_of_cutting_them():
+    from rich.console import Console
+
+    from apc.cli._common import frame_table
+
+    frame = pd.DataFrame({"recall@100": [0.1], "ndcg_mpd_rules@500": [0.2],
+                          "my_apc_models:RecencyCoOccurrence": [0.3]}, index=["m"])
+    con = Console(width=40, record=True, file=io.StringIO())
+    con.print(frame_table(frame))
+    text = con.export_text()
+    assert "…" not in text
+    header = [ln for ln in text.splitlines() if ln.startswith("┃")]
+    last = "".join(ln.split("┃")[-2].strip() for ln in header)  # the last column, top down
+    assert last == "my_apc_models:RecencyCoOccurrence"
