@@ -218,3 +218,37 @@ def test_multimodal_without_artist_text_uses_audio_and_says_so(seed):
             warnings.simplefilter("ignore", DataWarning)
             Multimodal(features="wmf", n_factors=4, modalities="text").fit(pl, feats)
     assert e.value.field == "modalities"
+
+
+# ---------------------------------------------------------------------------- front ends
+@pytest.mark.slow
+@pytest.mark.parametrize("name,params", [
+    ("dbn-content", {"clip_seconds": 1.0, "frames": 8, "hidden": 16, "epochs": 2,
+                     "pretrain_epochs": 1}),
+    ("dbn-hybrid", {"clip_seconds": 1.0, "frames": 8, "hidden": 16, "epochs": 2,
+                    "pretrain_epochs": 1, "iterations": 2, "joint_epochs": 1}),
+    ("content-prior-mf", {"epochs": 2, "prior_units": 32, "iterations": 2,
+                          "feature_options": {"mfcc_bow": {"render_seconds": 2.0,
+                                                           "n_words": 32}}}),
+    ("multimodal", {"patch_seconds": 1.0, "epochs": 2, "text_epochs": 5,
+                    "fusion_epochs": 2}),
+])
+def test_front_end_on_a_synthetic_cold_start_split(name, params, tmp_path):
+    from apc.datasets.synthetic import generate
+    from apc.evaluation.protocols import ColdStartTracks
+
+    split = ColdStartTracks(cold_fraction=0.3).split(generate("tiny", seed=0), seed=0)
+    cold = split.train.item_popularity() == 0
+    m = create_model(name, {"n_factors": 8, "wmf_iterations": 5, "cache_dir": str(tmp_path),
+                            **params})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        m.fit(split.train)
+    assert m.available_[cold].all()  # every cold track has audio, hence factors
+    assert np.abs(m.item_factors_[cold]).sum(axis=1).min() > 0
+    recs = m.recommend(split.queries, 20)
+    assert recs.items.shape == (len(split.queries), 20)
+    if name in ("dbn-content", "multimodal"):  # pure content: cold tracks compete on equal terms
+        assert cold[recs.items].any()
+    if name == "multimodal":
+        assert m.modalities_ == ["audio", "text"]
