@@ -27,6 +27,8 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not realdata"
 
+# Runs every tutorial (docs/hooks/tutorial_outputs.py: APC_DOCS_JOBS=2 at a time, outputs
+# cached in .apc-cache/docs-tutorials); APC_DOCS_EXECUTE=0 builds without running them.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
