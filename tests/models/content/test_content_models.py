@@ -252,3 +252,26 @@ def test_front_end_on_a_synthetic_cold_start_split(name, params, tmp_path):
         assert cold[recs.items].any()
     if name == "multimodal":
         assert m.modalities_ == ["audio", "text"]
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_content_prior_mf_on_aotm_bigrams_with_tagtraum_genres(shared_data):
+    from apc.datasets.longformat import read_longformat
+    from apc.evaluation.protocols import ColdStartTracks
+
+    path = shared_data / "aotm-bigrams" / "aotm-bigrams.csv.gz"
+    tags = shared_data / "tags" / "msd_tagtraum_cd1.cls"
+    if not (path.exists() and tags.exists()):
+        pytest.skip(f"real data not found under {shared_data}; skipping realdata test")
+    pl = read_longformat(path, preset="aotm-bigrams", tags_path=tags)
+    split = ColdStartTracks().split(pl, seed=0)
+    m = ContentPriorMF(features="tags_w2v", epochs=2, prior_units=64, iterations=2,
+                       n_factors=16, wmf_iterations=5).fit(split.train)
+    assert 5 <= len(m.tags_) <= 13  # tagtraum's genres
+    cold = split.train.item_popularity() == 0
+    tagged_cold = cold & m.content_available_
+    assert tagged_cold.any() and m.available_[tagged_cold].all()
+    assert np.allclose(m.item_factors_[tagged_cold], m.prior_factors_[tagged_cold])
+    recs = m.recommend(split.queries, 100)
+    assert recs.items.shape == (len(split.queries), 100)
