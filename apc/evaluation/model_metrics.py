@@ -173,7 +173,10 @@ def _score_ranks(model: Any, queries, batch_size: int):
 def model_metric_rows(model: Any, queries, train, labels: Iterable[str], *, model_name: str,
                       dataset: str, protocol: str, seed: int,
                       batch_size: int = 256) -> tuple[pd.DataFrame, list[str]]:
-    """Per-query rows of the model-level metrics (columns of ``RESULT_COLUMNS``).
+    """Per-query rows of the model-level metrics.
+
+    The columns are those of :data:`apc.evaluation.evaluate.RESULT_COLUMNS`, in that
+    order (this module does not import it: ``evaluate`` imports this one).
 
     Parameters
     ----------
@@ -189,8 +192,6 @@ def model_metric_rows(model: Any, queries, train, labels: Iterable[str], *, mode
     rows : pd.DataFrame
     notes : list of str
     """
-    from apc.evaluation.evaluate import RESULT_COLUMNS
-
     labels = list(labels)
     values, notes = model_metric_values(model, queries, train, labels, batch_size=batch_size)
     q = len(queries)
@@ -210,5 +211,5 @@ def model_metric_rows(model: Any, queries, train, labels: Iterable[str], *, mode
             "value": np.asarray(values[lab], dtype=np.float64),
         }))
     if not frames:
-        return pd.DataFrame(columns=RESULT_COLUMNS), notes
-    return pd.concat(frames, ignore_index=True)[RESULT_COLUMNS], notes
+        return pd.DataFrame(), notes
+    return pd.concat(frames, ignore_index=True), notes

@@ -59,6 +59,9 @@ def test_model_metric_rank_is_exact_full_ranking():
     rows, notes = model_metric_rows(Popularity().fit(train), q, train, ["loglik", "rank"],
                                     model_name="pop", dataset="d", protocol="p", seed=0)
     assert rows["value"][rows.label == "loglik"].isna().all() and "loglik" in notes[0]
+    from apc.evaluation.evaluate import RESULT_COLUMNS
+
+    assert list(rows.columns) == RESULT_COLUMNS
     assert split_labels(["hit@1", "rank"]) == (["hit@1"], ["rank"])
 
 
