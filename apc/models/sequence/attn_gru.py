@@ -54,6 +54,7 @@ from apc.models.sequence._base import (
     resolve_negatives,
     sampled_softmax_loss,
 )
+from apc.models.sequence.sparse import LazyAdam, embed, lazy_rows, sampled_softmax_loss_rows
 
 
 # ---------------------------------------------------------------------------- tags
@@ -113,6 +114,15 @@ class AttnGRUConfig(TrainingConfig):
         "(0: uniform).",
     )
     weight_decay: float = param(0.0, ge=0, doc="Adam weight decay.")
+    lazy_adam: bool | None = param(
+        None, doc="Row-sparse gradients for the track embedding and output layer, and Adam "
+        "updating only the rows a step reads (lazy Adam); None = on with a sampled softmax "
+        "on one device, False = dense Adam over the whole tables (slow on large catalogues).",
+    )
+    bucket: bool = param(
+        True, doc="Length-bucketed batches (prefixes of near-equal length together) instead "
+        "of uniformly shuffled ones.",
+    )
 
 
 # ---------------------------------------------------------------------------- (a) network
@@ -146,10 +156,15 @@ class BiGRUAttention(nn.Module):
         padding never enters the states.
         """
         t = x.shape[1]
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        h, _ = self.gru(packed)
-        h, _ = pad_packed_sequence(h, batch_first=True, total_length=t)  # (B, T, 2H)
         mask = torch.arange(t, device=x.device)[None, :] < lengths[:, None]
+        if bool((lengths == t).all()):  # e.g. a length-bucketed batch: nothing to pack
+            h, _ = self.gru(x)  # (B, T, 2H)
+        else:
+            packed = pack_padded_sequence(
+                x, lengths.cpu(), batch_first=True, enforce_sorted=False
+            )
+            h, _ = self.gru(packed)
+            h, _ = pad_packed_sequence(h, batch_first=True, total_length=t)  # (B, T, 2H)
         c, _ = self.attention(h, mask)
         return c
 
@@ -214,7 +229,9 @@ class AttentiveBiGRUNet(nn.Module):
     def context(self, seq: torch.Tensor) -> torch.Tensor:
         """Seq (B, T) right-padded -> (B, mlp) representation of the seed."""
         lengths = (seq != self.pad).sum(1).clamp(min=1)  # empty seeds read one pad (zero) vector
-        c = self.songs(self.drop(self.item_emb(seq)), lengths)  # (B, 2H)
+        sparse = getattr(self, "sparse_rows", False)  # row-sparse gradients (LazyAdam)
+        e = embed(self.item_emb.weight, seq, self.pad, sparse)  # (B, T, E)
+        c = self.songs(self.drop(e), lengths)  # (B, 2H)
         if self.tags is not None:
             ct = self.tags(self.drop(self.track_tag_embeddings(seq)), lengths)  # (B, 2H)
             c = torch.cat([c, ct], dim=1)  # (B, 4H)
@@ -236,19 +253,27 @@ class AttnGRULightning(SequenceLightning):
         z = self.network.context(batch["seq"])  # (B, mlp)
         y = batch["target"]  # (B,)
         w, b = self.network.out.weight, self.network.out.bias
+        lazy = getattr(self.network, "sparse_rows", False)
         if self.n_negatives > 0:
             neg = self.sampler.sample(self.n_negatives, y.device)
-            loss = sampled_softmax_loss(z, w, b, y, neg, self.sampler.log_prob.to(y.device))
+            log_q = self.sampler.log_prob.to(y.device)
+            if lazy:  # gradients on the N + S rows read, not the whole catalogue
+                loss = sampled_softmax_loss_rows(z, w, b, y, neg, log_q)
+            else:
+                loss = sampled_softmax_loss(z, w, b, y, neg, log_q)
         else:
             loss = full_softmax_loss(z, w, b, y)
         self.log(
             "train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True
         )
+        self.log("loss", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, logger=False)
         return loss
 
     def configure_optimizers(self):
-        """Adam."""
+        """Adam; lazy Adam (row-sparse updates, :class:`LazyAdam`) with row-sparse gradients."""
         hp = self.cfg
+        if getattr(self.network, "sparse_rows", False):
+            return LazyAdam(self.network.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         return torch.optim.Adam(self.network.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
 
 
@@ -297,6 +322,8 @@ class AttentiveBiGRU(SequenceRecommender):
         cfg = self.config
         n_neg = resolve_negatives(cfg.n_negatives, cfg.batch_size, train.n_tracks)
         self.n_negatives_ = n_neg
+        network.sparse_rows = self.lazy_adam_ = lazy_rows(cfg.lazy_adam, n_neg, cfg.devices)
+        dm.bucket = bool(cfg.bucket)
         return AttnGRULightning(
             network, popularity=dm.fit_pl.item_popularity(distinct=False), n_negatives=n_neg
         )

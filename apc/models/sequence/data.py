@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler
 
 from apc.data.playlists import Playlists
 
@@ -373,6 +373,51 @@ class PrefixWindows(_Windows):
         }
 
 
+class BucketBatchSampler(Sampler):
+    """Length-bucketed mini-batches: each batch holds windows of (nearly) equal length.
+
+    Every epoch (each ``iter``) the windows are permuted with the seeded generator,
+    stably sorted by length, cut into batches of ``batch_size`` consecutive windows,
+    and the batches are shuffled. So every window is in exactly one batch per epoch,
+    batch composition changes between epochs (ties keep the random order), and a
+    batch's length spread is at most one step of the sorted lengths. A recurrent or
+    attention step then runs over ``max(len in batch)`` positions instead of the
+    longest window of a random batch.
+
+    Parameters
+    ----------
+    lengths : np.ndarray
+        int64 (N,): the window lengths.
+    batch_size : int
+        Windows per batch (the last batch of the sorted order may be smaller).
+    seed : int
+        Seed of the generator (one stream over the epochs).
+
+    Examples
+    --------
+    >>> s = BucketBatchSampler(np.array([3, 1, 3, 1, 2]), batch_size=2, seed=0)
+    >>> sorted(sorted(b) for b in s)
+    [[0, 2], [1, 3], [4]]
+    """
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int) -> None:
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self.batch_size = int(batch_size)
+        self.rng = np.random.default_rng(int(seed))
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        perm = self.rng.permutation(len(self.lengths))
+        order = perm[np.argsort(self.lengths[perm], kind="stable")]
+        batches = [
+            order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)
+        ]
+        for j in self.rng.permutation(len(batches)):
+            yield batches[j].tolist()
+
+
 def pad_seeds(
     seeds_indptr: np.ndarray, seeds: np.ndarray, max_len: int | None, pad: int
 ) -> torch.Tensor:
@@ -440,6 +485,9 @@ class SequenceDataModule(_Base):
             train.subset(self.val_rows), max_len, limit=MAX_VAL_EXAMPLES, seed=seed
         )
         self.train_data = None
+        #: Window layouts: length-bucketed batches (:class:`BucketBatchSampler`) instead
+        #: of uniformly shuffled ones. A model turns it on in ``_build_lightning``.
+        self.bucket = False
 
     @property
     def has_validation(self) -> bool:
@@ -476,10 +524,15 @@ class SequenceDataModule(_Base):
             raise ValueError(f"unknown layout {self.layout!r}")
 
     def train_dataloader(self) -> DataLoader:
-        """Session steps in playlist order, or shuffled windows (seeded generator)."""
+        """Session steps in playlist order, or shuffled (or length-bucketed) windows, seeded."""
         self.setup()
         if self.layout == "session":
             return DataLoader(self.train_data, batch_size=None)
+        if self.bucket:
+            sampler = BucketBatchSampler(self.train_data.lengths, self.batch_size, self.seed)
+            return DataLoader(
+                self.train_data, batch_sampler=sampler, collate_fn=self.train_data.collate
+            )
         g = torch.Generator()
         g.manual_seed(int(self.seed))
         return DataLoader(

@@ -53,6 +53,13 @@ from apc.models.sequence._base import (
     sampled_softmax_loss,
 )
 from apc.models.sequence.data import IGNORE
+from apc.models.sequence.sparse import (
+    LazyAdam,
+    embed,
+    gather_rows,
+    lazy_rows,
+    sampled_softmax_loss_rows,
+)
 
 
 # ---------------------------------------------------------------------------- config
@@ -92,6 +99,15 @@ class SASRecConfig(TrainingConfig):
         128, ge=1, doc="Windows per step (the paper's 128); also queries per scoring block."
     )
     epochs: int = param(20, ge=1, doc="Maximum epochs.")
+    lazy_adam: bool | None = param(
+        None, doc="Row-sparse gradients for the item embedding (and output layer), and Adam "
+        "updating only the rows a step reads (lazy Adam); None = on with a sampled softmax "
+        "or the BCE loss on one device, False = dense Adam over the whole tables.",
+    )
+    bucket: bool = param(
+        True, doc="Length-bucketed batches (windows of near-equal length together) instead "
+        "of uniformly shuffled ones.",
+    )
 
     def check(self) -> None:
         """Check that ``hidden`` splits evenly over the heads."""
@@ -172,9 +188,9 @@ class SASRecNet(nn.Module):
             raise ValueError(f"sequence length {t} exceeds max_len={self.config.max_len}")
         keep = (seq != self.pad)[..., None]  # (B, T, 1)
         pos = torch.arange(t, device=seq.device)
-        x = (
-            self.item_emb(seq) * math.sqrt(self.config.hidden) + self.pos_emb(pos)[None]
-        )  # (B, T, d)
+        sparse = getattr(self, "sparse_rows", False)  # row-sparse gradients (LazyAdam)
+        e = embed(self.item_emb.weight, seq, self.pad, sparse)  # (B, T, d)
+        x = e * math.sqrt(self.config.hidden) + self.pos_emb(pos)[None]  # (B, T, d)
         x = self.drop(x) * keep
         causal = torch.ones(t, t, dtype=torch.bool, device=seq.device).triu(1)  # (T, T)
         for block in self.blocks:
@@ -224,29 +240,49 @@ class SASRecLightning(SequenceLightning):
         h = self.network.encode(seq)[valid]  # (N, d)
         y = targets[valid]  # (N,)
         w, bias = self.network.output_layer()
+        lazy = getattr(self.network, "sparse_rows", False)
+        if lazy:  # whole tables (row n of a shared embedding is the pad, never a target)
+            net = self.network
+            w, bias = net.item_emb.weight, None
+            if net.out is not None:
+                w, bias = net.out.weight, net.out.bias
         if hp.loss == "bce":  # the paper: one sampled negative per position, binary cross-entropy
             neg = self.sampler.sample(len(y), y.device)  # (N,)
-            pos_logit = (h * w[y]).sum(-1)
-            neg_logit = (h * w[neg]).sum(-1)
+            n = len(y)
+            ids = torch.cat([y, neg])
+            wr = gather_rows(w, ids, lazy)  # (2N, d): row-sparse gradient when lazy
+            pos_logit = (h * wr[:n]).sum(-1)
+            neg_logit = (h * wr[n:]).sum(-1)
             if bias is not None:
-                pos_logit, neg_logit = pos_logit + bias[y], neg_logit + bias[neg]
+                br = gather_rows(bias, ids, lazy)
+                pos_logit, neg_logit = pos_logit + br[:n], neg_logit + br[n:]
             loss = F.binary_cross_entropy_with_logits(
                 pos_logit, torch.ones_like(pos_logit)
             ) + F.binary_cross_entropy_with_logits(neg_logit, torch.zeros_like(neg_logit))
         elif self.n_negatives > 0:
             neg = self.sampler.sample(self.n_negatives, y.device)  # (S,) shared
-            loss = sampled_softmax_loss(h, w, bias, y, neg, self.sampler.log_prob.to(y.device))
+            log_q = self.sampler.log_prob.to(y.device)
+            if lazy:  # gradients on the N + S rows read, not the whole catalogue
+                loss = sampled_softmax_loss_rows(h, w, bias, y, neg, log_q)
+            else:
+                loss = sampled_softmax_loss(h, w, bias, y, neg, log_q)
         else:
             loss = full_softmax_loss(h, w, bias, y)
         self.log(
             "train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True
         )
+        self.log("loss", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, logger=False)
         return loss
 
     def configure_optimizers(self):
-        """Adam."""
+        """Adam (beta2 = 0.98); lazy Adam (:class:`LazyAdam`) with row-sparse gradients."""
         hp = self.cfg
         # Adam with beta2 = 0.98 as in the reference implementation
+        if getattr(self.network, "sparse_rows", False):
+            return LazyAdam(
+                self.network.parameters(), lr=hp.lr, betas=(0.9, 0.98),
+                weight_decay=hp.weight_decay,
+            )
         return torch.optim.Adam(
             self.network.parameters(), lr=hp.lr, betas=(0.9, 0.98), weight_decay=hp.weight_decay
         )
@@ -286,6 +322,11 @@ class SASRec(SequenceRecommender):
             else resolve_negatives(cfg.n_negatives, cfg.batch_size * cfg.max_len, train.n_tracks)
         )
         self.n_negatives_ = n_neg
+        sampled = n_neg > 0 or cfg.loss == "bce"
+        network.sparse_rows = self.lazy_adam_ = lazy_rows(
+            cfg.lazy_adam, int(sampled), cfg.devices
+        )
+        dm.bucket = bool(cfg.bucket)
         return SASRecLightning(
             network,
             popularity=dm.fit_pl.item_popularity(distinct=False),
