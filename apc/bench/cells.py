@@ -145,9 +145,12 @@ def model_params(entry: ModelEntry, cls: type, model_seed: int) -> dict[str, Any
     Returns
     -------
     dict
-        The suite's parameters, plus ``seed`` where it applies.
+        The suite's parameters over an alias's preset (``vstan``...), plus ``seed``
+        where it applies.
     """
-    params = dict(entry.params)
+    from apc.models.registry import alias_params
+
+    params = {**alias_params(entry.model), **entry.params}
     try:
         accepted = inspect.signature(cls).parameters
     except (TypeError, ValueError):

@@ -8,6 +8,9 @@ from typing import Annotated
 
 import typer
 
+from apc.cli._choices import Executor
+from apc.resources import packaged
+
 app = typer.Typer(
     no_args_is_help=True, help="Run benchmark suites (TOML), report and compare runs."
 )
@@ -64,12 +67,16 @@ def _summary_table(out: Path):
 def run(
     suite: Annotated[
         Path,
-        typer.Argument(help="Suite file (TOML), or a packaged suite's name, e.g. quick."),
+        typer.Argument(
+            metavar="SUITE",
+            help="Suite file (TOML), or a packaged suite's name: "
+            + ", ".join(sorted(packaged("suite"))),
+        ),
     ],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output folder (default runs/<suite name>).")
     ] = None,
-    executor: Annotated[str, typer.Option(help="local | ray")] = "local",
+    executor: Annotated[Executor, typer.Option(help="Where the cells run.")] = "local",
     resume: Annotated[
         bool, typer.Option(help="Continue an interrupted run in OUT (committed cells are kept).")
     ] = False,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from apc.cli._choices import Preset, Protocol
 from apc.cli._common import (
     check_writable_output,
     console,
@@ -17,13 +18,38 @@ from apc.cli._common import (
 
 ParamOpt = Annotated[
     list[str] | None,
-    typer.Option("--param", "-p", help="Model hyper-parameter key=value (repeatable)."),
+    typer.Option(
+        "--param",
+        "-p",
+        metavar="[MODEL.]KEY=VALUE",
+        help="Model hyper-parameter (repeatable): key=value for every model that has it, "
+        "model.key=value for one of several models (`apc models NAME` lists them).",
+    ),
 ]
 ParamsFileOpt = Annotated[
-    Path | None, typer.Option("--params-file", help="TOML file of hyper-parameters.")
+    Path | None,
+    typer.Option(
+        "--params-file",
+        metavar="FILE",
+        help="TOML file of hyper-parameters (top-level keys; a table named after a model "
+        "for that one).",
+    ),
 ]
 AccelOpt = Annotated[
-    str | None, typer.Option(help="Lightning accelerator for neural models (cpu, gpu, auto).")
+    str | None,
+    typer.Option(
+        metavar="cpu|gpu|auto", help="Lightning accelerator for neural models (cpu, gpu, auto)."
+    ),
+]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="NAME|MODULE:CLASS",
+        help="Registry name (`apc models`), or module:Class (found in the installed "
+        "packages and the current folder).",
+    ),
 ]
 
 
@@ -48,7 +74,7 @@ def _parse_devices(value: str | None) -> int | str | list[int] | None:
 
 DevicesOpt = Annotated[
     str | None,
-    typer.Option(callback=_parse_devices,
+    typer.Option(callback=_parse_devices, metavar="N|auto|IDS",
                  help="Lightning devices for neural models (1, 2, -1 = all, auto, or ids 0,1)."),
 ]
 
@@ -56,7 +82,9 @@ DevicesOpt = Annotated[
 def models(
     name: Annotated[
         str | None,
-        typer.Argument(help="A model name or pkg.module:Class: list its hyper-parameters."),
+        typer.Argument(
+            metavar="[NAME]", help="A model name or pkg.module:Class: list its hyper-parameters."
+        ),
     ] = None,
 ) -> None:
     """List the models that can be used by name, or one model's hyper-parameters."""
@@ -66,13 +94,22 @@ def models(
 
     if name is not None:
         from apc.models.params import model_specs
-        from apc.models.registry import get_model_class
+        from apc.models.registry import alias_params, get_model_class
 
-        table = Table(title=f"{name} parameters (-p name=value)", header_style="bold")
-        for col in ("parameter", "default", "accepts", "meaning"):
+        cls = get_model_class(name)
+        summary = {s.name: s.summary for s in available_models()}.get(name)
+        doc = (cls.__doc__ or "").strip().splitlines()
+        preset = alias_params(name)
+        table = Table(
+            title=f"{name}: {summary or (doc[0] if doc else cls.__name__)}",
+            caption="-p name=value sets one" + (f"; preset of {name}: {preset}" if preset else ""),
+            header_style="bold",
+        )
+        for col in ("parameter", "type", "default", "meaning"):
             table.add_column(col, style="bold cyan" if col == "parameter" else None)
-        for spec in model_specs(get_model_class(name)):
-            table.add_row(spec.name, repr(spec.default), spec.describe(), spec.doc)
+        for spec in model_specs(cls):
+            default = preset.get(spec.name, spec.default)
+            table.add_row(spec.name, spec.describe(), repr(default), spec.doc.split(". ")[0])
         console.print(table)
         return
     table = Table(title="apc models", header_style="bold")
@@ -88,9 +125,7 @@ def fit(
     data: Annotated[
         str, typer.Argument(help="Training corpus (dir, synth:<preset>, native file).")
     ],
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Registry name or pkg.module:Class.")
-    ],
+    model: ModelOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the fitted model.")],
     param: ParamOpt = None,
     params_file: ParamsFileOpt = None,
@@ -98,12 +133,12 @@ def fit(
     devices: DevicesOpt = None,
 ) -> None:
     """Fit a model on a whole corpus and save it."""
-    from apc.models.registry import parse_params
+    from apc.cli._params import params_per_model
     from apc.workflows import fit_model
 
     check_writable_output(out, "file", inputs=[data, params_file])
     m = fit_model(
-        data, model, out, parse_params(param, params_file),
+        data, model, out, params_per_model([model], param, params_file)[0][1],
         accelerator=accelerator, devices=devices,
     )
     console.print(
@@ -127,7 +162,7 @@ def recommend(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="CSV to write: query, rank, track_id, score.")
     ],
-    k: Annotated[int, typer.Option("--k", min=1, help="List length.")] = 10,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, help="List length.")] = 10,
     strict: Annotated[
         bool, typer.Option("--strict", help="Refuse seed tracks unknown to the training corpus.")
     ] = False,
@@ -147,20 +182,30 @@ def evaluate(
     data: Annotated[str, typer.Argument(help="Corpus (dir, synth:<preset>, native file).")],
     model: Annotated[
         list[str],
-        typer.Option("--model", "-m", help="Registry name or pkg.module:Class (repeatable)."),
+        typer.Option(
+            "--model",
+            "-m",
+            metavar="NAME|MODULE:CLASS",
+            help="Registry name (`apc models`) or module:Class (repeatable).",
+        ),
     ],
-    protocol: Annotated[
-        str, typer.Option(help="next-track | continuation | mpd-challenge | cold-start")
-    ] = "continuation",
+    protocol: Annotated[Protocol, typer.Option(help="The split protocol.")] = "continuation",
     option: Annotated[
         list[str] | None,
-        typer.Option("--option", help="Protocol option key=value (repeatable)."),
+        typer.Option(
+            "--option", metavar="KEY=VALUE", help="Protocol option key=value (repeatable)."
+        ),
     ] = None,
     param: ParamOpt = None,
     params_file: ParamsFileOpt = None,
-    k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "10,100,500",
+    k: Annotated[
+        str, typer.Option("--k", "-k", metavar="K[,K...]", help="Cut-offs, comma-separated.")
+    ] = "10,100,500",
     metrics: Annotated[
-        str | None, typer.Option(help="Metric names, comma-separated (default: per protocol).")
+        str | None,
+        typer.Option(
+            metavar="NAME[,NAME...]", help="Metric names, comma-separated (default: per protocol)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the split.")] = 0,
     out: Annotated[
@@ -171,14 +216,14 @@ def evaluate(
     devices: DevicesOpt = None,
 ) -> None:
     """Split a corpus with a protocol, fit and evaluate models, print a metrics table."""
+    from apc.cli._params import params_per_model
     from apc.models.registry import parse_params
     from apc.workflows import evaluate_models, parse_ks
 
     if out is not None:
         check_writable_output(out, "file", inputs=[data, params_file])
-    params = parse_params(param, params_file)
     run = evaluate_models(
-        data, [(m, params) for m in model], protocol=protocol,
+        data, params_per_model(model, param, params_file), protocol=protocol,
         protocol_options=parse_params(option), ks=parse_ks(k),
         metrics=None if metrics is None else [x.strip() for x in metrics.split(",") if x.strip()],
         seed=seed, out=out, accelerator=accelerator, devices=devices,
@@ -194,7 +239,7 @@ def evaluate(
 
 
 def demo(
-    preset: Annotated[str, typer.Option(help="Synthetic preset.")] = "small",
+    preset: Annotated[Preset, typer.Option(help="Synthetic preset.")] = "small",
     seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
 ) -> None:
     """Run the main job on the embedded synthetic corpus: generate, split, evaluate, tabulate."""

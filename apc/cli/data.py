@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from apc.cli._choices import Format, Preset
 from apc.cli._common import check_writable_output, console, dict_table
 from apc.errors import ApcInputError
 
@@ -21,7 +22,7 @@ OverwriteOpt = Annotated[
 @app.command()
 def synth(
     out: Annotated[Path, typer.Argument(help="Output corpus directory.")],
-    preset: Annotated[str, typer.Option(help="tiny | small | medium | mpd-scale")] = "small",
+    preset: Annotated[Preset, typer.Option(help="Synthetic preset.")] = "small",
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     audio: Annotated[
         bool, typer.Option(help="Also write a WAV clip per track (content models).")
@@ -46,11 +47,11 @@ def convert(
     input: Annotated[Path, typer.Argument(help="Native dataset file or directory.")],
     out: Annotated[Path, typer.Argument(help="Output corpus directory.")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="mpd | aotm2011 | 8tracks | csv | aotm-bigrams")
+        Format, typer.Option("--format", "-f", help="The native format (csv = long format).")
     ],
     option: Annotated[
         list[str] | None,
-        typer.Option("--option", "-o", help="Adapter option key=value (repeatable)."),
+        typer.Option("--option", metavar="KEY=VALUE", help="Adapter option (repeatable)."),
     ] = None,
     overwrite: OverwriteOpt = False,
 ) -> None:

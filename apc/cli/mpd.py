@@ -14,14 +14,20 @@ app = typer.Typer(
 
 ParamOpt = Annotated[
     list[str] | None,
-    typer.Option("--param", "-p", help="Model hyper-parameter key=value (repeatable)."),
+    typer.Option("--param", "-p", metavar="KEY=VALUE", help="Model hyper-parameter (repeatable)."),
 ]
 
 
 @app.command()
 def submit(
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Registry name, entry point or pkg.module:Class.")
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            metavar="NAME|MODULE:CLASS",
+            help="Registry name (`apc models`), entry point or module:Class.",
+        ),
     ],
     train: Annotated[
         Path, typer.Option("--train", help="MPD slice folder (or a saved corpus) to fit on.")
@@ -39,7 +45,7 @@ def submit(
 ) -> None:
     """Fit MODEL on TRAIN and write a valid 500-track submission for every challenge playlist."""
     from apc.cli._common import check_writable_output, console, dict_table
-    from apc.models.registry import parse_params
+    from apc.cli._params import params_per_model
     from apc.mpd.submission import make_submission
 
     check_writable_output(out, "file", inputs=[train, challenge, params_file])
@@ -50,7 +56,7 @@ def submit(
         out,
         team=team,
         email=email,
-        params=parse_params(param, params_file),
+        params=params_per_model([model], param, params_file)[0][1],
     )
     console.print(dict_table(res.report, title=f"wrote {out}"))
 

@@ -7,19 +7,28 @@ from typing import Annotated
 
 import typer
 
+from apc.cli._choices import Executor
+
+
+def _recipes() -> str:
+    from apc.resources import packaged
+
+    return ", ".join(sorted(packaged("recipe"))) or "none packaged"
+
 
 def reproduce(
     file: Annotated[
         Path,
         typer.Argument(
-            help="A recipe (TOML), or a packaged recipe's name, e.g. synth-small-quick."
+            metavar="RECIPE",
+            help=f"A recipe (TOML file), or a packaged recipe's name: {_recipes()}.",
         ),
     ],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Run folder (default runs/reproduce/<name>).")
     ] = None,
     cache: Annotated[Path, typer.Option(help="Split and model cache folder.")] = Path(".apc-cache"),
-    executor: Annotated[str, typer.Option(help="local | ray")] = "local",
+    executor: Annotated[Executor, typer.Option(help="Where the cells run.")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
 ) -> None:
     """Run the suite of a reproduction recipe and print reported vs. measured numbers."""

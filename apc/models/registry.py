@@ -117,6 +117,35 @@ BUILTIN: dict[str, tuple[str, str]] = {
                "two-stage: union of models' candidates, LightGBM learning-to-rank"),
 }
 
+#: session-rec names of the playlist k-NN's variants: name -> (model, preset
+#: parameters, summary). ``--param`` values override the preset (docs/models/knn.md).
+ALIASES: dict[str, tuple[str, dict[str, Any], str]] = {
+    "sknn": ("knn", {"weighting": "none"}, "SKNN, session k-NN: knn weighting=none"),
+    "vsknn": ("knn", {"weighting": "vsknn"}, "V-SKNN (Ludewig & Jannach 2018): knn "
+              "weighting=vsknn"),
+    "stan": ("knn", {"weighting": "stan"}, "STAN (Garg et al. 2019): knn weighting=stan"),
+    "vstan": ("knn", {"weighting": "stan", "lambda_ipw": 1.02, "idf_weight": 5.0,
+                      "idf_count": "entries"},
+              "VSTAN (Ludewig et al. 2021): knn weighting=stan lambda_ipw=1.02 "
+              "idf_weight=5 idf_count=entries"),
+}
+
+
+def alias_params(name: str) -> dict[str, Any]:
+    """Return the preset parameters of an alias in :data:`ALIASES` (``{}`` for other names).
+
+    Parameters
+    ----------
+    name : str
+        A model name.
+
+    Returns
+    -------
+    dict
+        A fresh copy; explicit parameters override it.
+    """
+    return dict(ALIASES[name][1]) if name in ALIASES else {}
+
 
 def _module_exists(path: str) -> bool:
     module = path.split(":", 1)[0]
@@ -141,6 +170,11 @@ def available_models() -> list[ModelSpec]:
         ModelSpec(name, path, summary)
         for name, (path, summary) in BUILTIN.items()
         if _module_exists(path)
+    ]
+    specs += [
+        ModelSpec(name, BUILTIN[target][0], summary)
+        for name, (target, _, summary) in ALIASES.items()
+        if _module_exists(BUILTIN[target][0])
     ]
     known = {s.name for s in specs}
     for ep in entry_points(group="apc.models"):
@@ -190,9 +224,13 @@ def import_path(path: str) -> Any:
             f"not an import path: {path!r} (expected 'pkg.module:Class')", field="model"
         )
     try:
-        mod = importlib.import_module(module)
+        mod = _import_module(module)
     except ImportError as e:
-        raise ApcInputError(f"cannot import {module!r}: {e}", field="model") from e
+        hint = ""
+        if isinstance(e, ModuleNotFoundError) and e.name == module.split(".")[0]:
+            hint = (" (apc looks in the installed packages and the current folder; for a "
+                    "module elsewhere, set PYTHONPATH to the folder that holds it)")
+        raise ApcInputError(f"cannot import {module!r}: {e}{hint}", field="model") from e
     try:
         obj = mod
         for part in attr.split("."):
@@ -200,6 +238,29 @@ def import_path(path: str) -> Any:
     except AttributeError as e:
         raise ApcInputError(f"{module!r} has no attribute {attr!r}", field="model") from e
     return obj
+
+
+def _import_module(module: str) -> Any:
+    """Import ``module``; a top-level module in the current folder is found too.
+
+    The ``apc`` console script does not put the current folder on ``sys.path`` (as
+    ``python -m`` does), so ``-m mymodel:MyModel`` beside the user's data would not be
+    found; the folder is added when it holds ``mymodel.py`` or a ``mymodel/`` package.
+    """
+    import os
+    import sys
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        top, here = module.split(".")[0], os.getcwd()
+        if e.name != top or here in sys.path:
+            raise
+        if not (os.path.isfile(os.path.join(here, f"{top}.py"))
+                or os.path.isdir(os.path.join(here, top))):
+            raise
+        sys.path.insert(0, here)
+        return importlib.import_module(module)
 
 
 def get_model_class(name: str) -> Any:
@@ -271,7 +332,7 @@ def create_model(name: str, params: dict[str, Any] | None = None) -> Any:
     'popularity'
     """
     cls = get_model_class(name)
-    params = dict(params or {})
+    params = {**alias_params(name), **(params or {})}
     try:
         return cls(**params)
     except TypeError as e:

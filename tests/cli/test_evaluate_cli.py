@@ -29,7 +29,6 @@ def test_evaluate_writes_long_form_rows(tmp_path):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["--protocol", "leave-one-out"], "unknown protocol"),
     (["--option", "bogus=1"], "bogus"),
     (["--k", "ten"], "comma-separated"),
     (["--metrics", "nope"], "unknown metric"),
@@ -45,6 +44,16 @@ def test_evaluate_bad_input_exit_2(tmp_path, argv, needle):
     lines = [x for x in result.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and needle in lines[0]
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_evaluate_unknown_protocol_is_a_usage_error_listing_the_choices(tmp_path):
+    out = tmp_path / "res.parquet"
+    argv = ["evaluate", "synth:tiny", "-m", "popularity", "--out", str(out)]
+    result = runner.invoke(app, argv + ["--protocol", "leave-one-out"])
+    assert result.exit_code == 2
+    text = " ".join(result.stderr.replace("│", " ").split())
+    assert "'leave-one-out' is not one of 'next-track', 'continuation'" in text
+    assert not out.exists()
 
 
 def test_evaluate_missing_corpus_exit_2(tmp_path):
@@ -64,5 +73,6 @@ def test_convert_unknown_format_exit_2(tmp_path):
     src = tmp_path / "x.json"
     src.write_text("[]")
     result = runner.invoke(app, ["data", "convert", str(src), str(tmp_path / "out"), "--format", "nope"])
-    assert result.exit_code == 2 and "unknown format" in result.stderr
+    assert result.exit_code == 2
+    assert "'nope' is not one of 'mpd'" in " ".join(result.stderr.replace("│", " ").split())
     assert not (tmp_path / "out").exists()
