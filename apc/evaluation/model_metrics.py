@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from apc.evaluation.loglik import log_likelihood, supports_loglik
-from apc.evaluation.metrics import compute_metrics, parse_label
-from apc.evaluation.metrics.rank import MODEL_LEVEL
+from apc.evaluation.metrics import parse_label
+from apc.evaluation.metrics.rank import MODEL_LEVEL, ranks_and_candidates
 
 
 def split_labels(labels: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -82,24 +82,25 @@ def model_metric_values(model: Any, queries, train, labels: Iterable[str], *,
             notes.append(f"loglik: {type(model).__name__} gives no normalised next-track "
                          "distribution")
     ranks = [lab for lab in labels if lab in ("rank", "rank_pct")]
-    fast = _score_ranks(model, queries, batch_size) if ranks else None
-    if fast is not None:
-        rank, cand = fast
+    if ranks:
+        rank, cand = np.full(q, np.nan), np.full(q, np.nan)
+        seeded = queries.seed_lengths > 0  # empty seeds: the model's own recommend (fallbacks)
+        rest = np.flatnonzero(~seeded)
+        fast = _score_ranks(model, queries.subset(np.flatnonzero(seeded)), batch_size) if (
+            seeded.any()) else None
+        if fast is not None:
+            rank[seeded], cand[seeded] = fast
+        else:
+            rest = np.arange(q)
+        n = int(queries.n_tracks)
+        for start in range(0, len(rest), batch_size):
+            rows = rest[start:start + batch_size]
+            block = queries.subset(rows)
+            rank[rows], cand[rows] = ranks_and_candidates(model.recommend(block, n), block, n)
         if "rank" in ranks:
             out["rank"] = rank
         if "rank_pct" in ranks:
             out["rank_pct"] = 100.0 * rank / np.maximum(cand, 1.0)
-    elif ranks:
-        vals = {lab: np.full(q, np.nan) for lab in ranks}
-        n = int(queries.n_tracks)
-        for start in range(0, q, batch_size):
-            rows = np.arange(start, min(q, start + batch_size))
-            block = queries.subset(rows)
-            recs = model.recommend(block, n)
-            got = compute_metrics(recs, block, train, metrics=ranks)
-            for lab in ranks:
-                vals[lab][rows] = got[lab]
-        out.update(vals)
     return out, notes
 
 
@@ -115,7 +116,8 @@ def _score_ranks(model: Any, queries, batch_size: int):
     ``t`` is then ``1 + #{j: s_j > s_t} + #{j: s_j = s_t, j before t}`` over the listed
     tracks: one pass over each score row instead of a full sort. Used only for models
     with ``_block_scores`` and ``n_tracks_``, no query with an empty seed (a title
-    fallback may answer those) and dense or prior-backed blocks; otherwise None.
+    fallback may answer those: the caller ranks them by ``recommend``) and dense or
+    prior-backed blocks; otherwise None.
     """
     block_fn = getattr(model, "_block_scores", None)
     n = getattr(model, "n_tracks_", None)

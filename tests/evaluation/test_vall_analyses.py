@@ -159,3 +159,13 @@ def test_counted_ranks_equal_full_ranking_ranks(name, params):
                            metrics=["rank", "rank_pct"])
     assert np.array_equal(fast[0], slow["rank"], equal_nan=True)
     assert np.allclose(100 * fast[0] / fast[1], slow["rank_pct"], equal_nan=True)
+
+
+def test_ranks_with_empty_seeds_mix_counted_and_listed():
+    train = cycles()
+    m = MarkovChain().fit(train)
+    q = Queries.from_lists([[], [3], [], [5, 6]], [[2], [4], [7], [1]], n_tracks=12)
+    vals, _ = model_metric_values(m, q, train, ["rank", "rank_pct"], batch_size=2)
+    slow = compute_metrics(m.recommend(q, 12), q, train, metrics=["rank", "rank_pct"])
+    assert np.array_equal(vals["rank"], slow["rank"])
+    assert np.allclose(vals["rank_pct"], slow["rank_pct"])

@@ -42,7 +42,8 @@ def _candidates(targets, n_tracks: int) -> np.ndarray:
     return float(n_tracks) - np.diff(seeds(binary=True).indptr).astype(np.float64)
 
 
-def _ranks(recs, targets, n_tracks: int, hits=None) -> tuple[np.ndarray, np.ndarray]:
+def ranks_and_candidates(recs, targets, n_tracks: int, hits=None) -> tuple[np.ndarray, np.ndarray]:
+    """Return float64 ``(Q,)`` ranks (see :func:`rank_of_target`) and candidate counts."""
     items = _items(recs)
     h = hits if isinstance(hits, Hits) and hits.has_targets else Hits(items, targets)
     width = (items >= 0).sum(axis=1).astype(np.float64)
@@ -84,7 +85,7 @@ def rank_of_target(recs, targets, *, n_tracks: int, hits=None) -> np.ndarray:
     >>> rank_of_target(np.array([[1, 2, 3], [1, 2, 3]]), q, n_tracks=4).tolist()
     [2.0, 3.0]
     """
-    return _ranks(recs, targets, n_tracks, hits)[0]
+    return ranks_and_candidates(recs, targets, n_tracks, hits)[0]
 
 
 @metric("rank_pct", "rank of the next song as a percentage of the candidates (0 best, 100 "
@@ -100,7 +101,7 @@ def rank_percentile(recs, targets, *, n_tracks: int, hits=None) -> np.ndarray:
     >>> rank_percentile(np.array([[1, 2, 3, 4]]), q, n_tracks=5).tolist()
     [75.0]
     """
-    rank, cand = _ranks(recs, targets, n_tracks, hits)
+    rank, cand = ranks_and_candidates(recs, targets, n_tracks, hits)
     return 100.0 * rank / np.maximum(cand, 1.0)
 
 
