@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(queries)} queries; split exported to {work / 'split'}")
     cols = ["pair", "system", "model", f"hit@{args.k}", f"mrr@{args.k}", "fit_cpu_s",
             "fit_events_per_cpu_s", "rec_cpu_s", "rec_events_per_cpu_s", "fit_wall_s",
-            "rec_wall_s", "peak_rss_mb"]
+            "rec_wall_s", "peak_rss_mb", "of_which_prepare_cpu_s"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "|".join("---" for _ in cols) + "|")
     table, apc_done = [], {}
@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                         "fit_events_per_cpu_s": n_events / max(res["fit_cpu"], 1e-9),
                         "rec_cpu_s": res["recommend_cpu"], "rec_wall_s": res["recommend_wall"],
                         "rec_events_per_cpu_s": len(queries) / max(res["recommend_cpu"], 1e-9),
-                        "peak_rss_mb": res["peak_rss_mb"]})
+                        "peak_rss_mb": res["peak_rss_mb"],
+                        "of_which_prepare_cpu_s": res.get("prepare_cpu", "")})
             table.append(row)
             print("| " + " | ".join(_fmt(row.get(c, "")) for c in cols) + " |", flush=True)
     print(f"# load average {os.getloadavg()[0]:.2f} at end")
