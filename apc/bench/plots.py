@@ -282,7 +282,8 @@ def plot_by_group(results: pd.DataFrame, suite: Suite, dataset: str, path: Path)
     fig, axes = plt.subplots(1, len(labels), figsize=(4.6 * len(labels), 3.8), squeeze=False)
     all_models = [m.name for m in suite.models]
     styles = model_styles(all_models)
-    order_models = [m for m in all_models if m in set(r["model"])]
+    present = set(r["model"].unique())  # once, not per model: r has a row per query
+    order_models = [m for m in all_models if m in present]
     what = "group"
     for ax, label in zip(axes[0], labels, strict=True):
         sub = r[r["label"] == label]
