@@ -73,6 +73,10 @@ def child(args) -> None:
         if model == args.model:
             params[key] = parse_value(value)
     model = create_model(args.model, params)
+    if args.steps:
+        row = time_steps(model, split.train, args.steps, apc_root=apc.__file__)
+        print(json.dumps({**row, "params": params}))
+        return
     c0, w0 = time.process_time(), time.perf_counter()
     model.fit(split.train)
     fit_cpu, fit_wall = time.process_time() - c0, time.perf_counter() - w0
@@ -87,6 +91,53 @@ def child(args) -> None:
         sel = (pq["metric"] == metric) & (pd.to_numeric(pq["k"], errors="coerce") == k)
         row[f"{metric}@{k}"] = float(pq.loc[sel, "value"].mean())
     print(json.dumps(row))
+
+
+def time_steps(model, train, steps: int, apc_root: str) -> dict:
+    """CPU and wall time of ``steps`` training steps (after 5 warm-up steps), no Trainer.
+
+    The model's own hooks build the data module, network, LightningModule and optimiser
+    exactly as ``fit`` does; each step is ``training_step``, ``backward`` and the
+    optimiser's ``step``. Reported with the steps of one epoch and their product: an
+    estimate of an epoch's training CPU time (validation and Lightning's hooks excluded).
+    """
+    import torch
+
+    from apc.models.sequence.data import SequenceDataModule
+
+    cfg = model.config
+    torch.manual_seed(int(cfg.seed))
+    model._validate(train)
+    dm = SequenceDataModule(train, val_fraction=float(cfg.val_fraction), layout=model.layout,
+                            batch_size=int(cfg.batch_size), max_len=cfg.max_len,
+                            seed=int(cfg.seed))
+    net = model._build_network(train, None)
+    lit = model._build_lightning(net, train, dm)
+    lit.log = lambda *a, **k: None  # no Trainer attached
+    opt = lit.configure_optimizers()
+    loader = dm.train_dataloader()
+
+    def forever():
+        while True:  # a new epoch when the loader runs out
+            yield from loader
+
+    batches = forever()
+
+    def run(n: int) -> None:
+        for i in range(n):
+            loss = lit.training_step(next(batches), i)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    run(5)
+    c0, w0 = time.process_time(), time.perf_counter()
+    run(steps)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    return {"code": str(Path(apc_root).resolve().parents[1]), "model": model.name,
+            "seed": int(cfg.seed), "steps": steps, "cpu_per_step": cpu / steps,
+            "wall_per_step": wall / steps, "steps_per_epoch": len(loader),
+            "epoch_cpu_est": cpu / steps * len(loader)}
 
 
 # ---------------------------------------------------------------------------- parent
@@ -107,6 +158,8 @@ def main(argv=None) -> None:
                    help="which code trees to run (before needs --before)")
     p.add_argument("--json", default="", help="also append each run as a JSON line to this file")
     p.add_argument("--table-from", default="", help="only print the table of a --json file")
+    p.add_argument("--steps", type=int, default=0,
+                   help="only time this many training steps and estimate an epoch from them")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--code", default=str(ROOT), help=argparse.SUPPRESS)
     p.add_argument("--model", default="", help=argparse.SUPPRESS)
@@ -128,7 +181,8 @@ def main(argv=None) -> None:
             for label, code, extra in trees:
                 cmd = [sys.executable, __file__, "--child", "--code", code, "--model", model,
                        "--seed", str(seed), "--dataset", args.dataset, "--epochs", str(args.epochs),
-                       "--max-queries", str(args.max_queries), "--threads", str(args.threads)]
+                       "--max-queries", str(args.max_queries), "--threads", str(args.threads),
+                       "--steps", str(args.steps)]
                 for s in args.set + extra:
                     cmd += ["--set", s]
                 print(f"[{label}] {model} seed {seed} ...", file=sys.stderr, flush=True)
@@ -153,6 +207,8 @@ def main(argv=None) -> None:
 
 def table(rows: list[dict]) -> str:
     """Markdown table of the runs, with before/after CPU ratios per (model, seed)."""
+    if rows and "steps" in rows[0]:
+        return step_table(rows)
     lines = [
         "| model | seed | code | fit CPU s | fit wall s | CPU s / epoch | wall s / epoch "
         "(training) | CPU before / after | recall@10 | recall@100 | NDCG@100 |",
@@ -169,6 +225,27 @@ def table(rows: list[dict]) -> str:
             f"| {r['fit_wall']:,.1f} "
             f"| {r['fit_cpu'] / r['epochs']:,.1f} | {r['epoch_wall']:,.1f} | {ratio} "
             f"| {r['recall@10']:.4f} | {r['recall@100']:.4f} | {r['ndcg@100']:.4f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def step_table(rows: list[dict]) -> str:
+    """Markdown table of ``--steps`` runs: CPU per step and the estimated epoch."""
+    lines = [
+        "| model | code | steps timed | CPU ms / step | wall ms / step | steps / epoch "
+        "| est. CPU s / epoch | CPU before / after |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    before = {(r["model"], r["seed"]): r for r in rows if r["tree"] == "before"}
+    for r in rows:
+        b = before.get((r["model"], r["seed"]))
+        ratio = ""
+        if b is not None and r["tree"] == "after":
+            ratio = f"{b['epoch_cpu_est'] / r['epoch_cpu_est']:.1f}x"
+        lines.append(
+            f"| {r['model']} | {r['tree']} | {r['steps']} | {1000 * r['cpu_per_step']:,.1f} "
+            f"| {1000 * r['wall_per_step']:,.1f} | {r['steps_per_epoch']:,} "
+            f"| {r['epoch_cpu_est']:,.0f} | {ratio} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -103,7 +103,15 @@ class AttnGRUConfig(TrainingConfig):
     dropout: float = param(0.2, ge=0, lt=1, doc="Dropout on embeddings and the dense layer.")
     use_tags: bool = param(False, doc='Add the tag stream from train.tracks["tags"].')
     tag_embedding: int = param(32, ge=1, doc="Tag embedding size.")
-    max_len: int = param(50, ge=1, doc="Seed tracks read (the last ones).")
+    max_len: int = param(
+        20, ge=1, doc="Seed tracks read (the last ones): a bounded context, the model's "
+        "short-term preferences; each prefix is encoded again, so cost grows with it.",
+    )
+    lr: float = param(2e-3, gt=0, doc="Adam learning rate.")
+    batch_size: int = param(
+        256, ge=1, doc="Prefixes per training step; also queries per scoring block."
+    )
+    epochs: int = param(8, ge=1, doc="Maximum epochs (early stopping on validation recall).")
     n_negatives: int | None = param(
         None, ge=0, doc="0 = full softmax, k > 0 = sampled softmax with k shared negatives; "
         "None = full softmax up to 10,000 tracks when batch_size x n_tracks <= 2^25, "

@@ -528,7 +528,9 @@ class SequenceDataModule(_Base):
         self.setup()
         if self.layout == "session":
             return DataLoader(self.train_data, batch_size=None)
-        if self.bucket:
+        trainer = getattr(self, "trainer", None)
+        world = trainer.world_size if trainer is not None else 1
+        if self.bucket and world == 1:  # DDP shards with its own DistributedSampler
             sampler = BucketBatchSampler(self.train_data.lengths, self.batch_size, self.seed)
             return DataLoader(
                 self.train_data, batch_sampler=sampler, collate_fn=self.train_data.collate
