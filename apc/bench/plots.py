@@ -122,9 +122,9 @@ def plot_recall_curves(
         if len(ci) > 1:
             ax.fill_between(ci["k"], ci["low"], ci["high"], color=st["color"], alpha=0.15, lw=0)
     ax.set_xscale("log")
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import FormatStrFormatter
 
-    ax.xaxis.set_major_formatter(ScalarFormatter())  # 1, 10, 100 rather than 10^0, 10^1
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))  # 1, 10, 100 rather than 10^0
     ax.set_xlabel("k (list length)")
     ax.set_ylabel("recall@k")
     fig.suptitle(f"recall@k — {dataset}")
