@@ -27,6 +27,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # imported by apc but not required: each import sits behind a fallback or an extra
 OPTIONAL = {
     "ray": "the `ray` extra (apc.bench.executors.ray)",
+    "lightgbm": "the `rank` extra (apc.models.ensemble.rerank; scikit-learn fallback)",
     "psutil": "an RSS fallback",
     "pytest": "apc.testing's contract checks, imported when they run under pytest",
 }
