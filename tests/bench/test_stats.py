@@ -141,3 +141,52 @@ def test_bootstrap_ci_agrees_with_scipy_percentile_bootstrap(n):
     # bounds of two 4000-resample percentile intervals agree to a small share of a s.e.
     assert abs(ours.low - ref.low) < 0.15 * se
     assert abs(ours.high - ref.high) < 0.15 * se
+
+
+def test_randomization_tests_report_progress(monkeypatch):
+    from contextlib import contextmanager
+
+    import apc.progress
+
+    seen = []
+
+    class Bar:
+        def advance(self, n=1):
+            seen[-1][2] += n
+
+    @contextmanager
+    def fake_task(description, total=None, *, transient=False):
+        seen.append([description, total, 0])
+        yield Bar()
+
+    monkeypatch.setattr(apc.progress, "task", fake_task)
+    stats.randomization_tests(np.random.default_rng(0).normal(size=(50, 3)), n_perm=999)
+    assert seen == [["paired randomisation test: 3 comparison(s) x 999 sign flips", 999, 999]]
+
+
+def test_summary_table_runs_one_randomisation_call_per_dataset(monkeypatch):
+    import pandas as pd
+
+    from apc.bench.suite import ModelEntry, Suite
+    from apc.bench.tables import summary_table
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for model, p in (("a", 0.2), ("b", 0.3), ("c", 0.25)):
+        for label in ("hit@1", "hit@5", "mrr@5"):
+            for q in range(40):
+                rows.append(("d", model, label, 0, q, float(rng.random() < p)))
+    results = pd.DataFrame(rows, columns=["dataset", "model", "label", "seed", "query", "value"])
+    suite = Suite(
+        name="s", datasets=[], protocol="next-track", protocol_options={},
+        models=[ModelEntry(name=m, model="popularity") for m in "abc"],
+        metrics=["hit@1", "hit@5", "mrr@5"], seeds=[0], cutoff=5, baseline="a", n_perm=999,
+    )
+    calls = []
+    real = stats.randomization_tests
+    monkeypatch.setattr(
+        stats, "randomization_tests", lambda d, **kw: calls.append(d.shape) or real(d, **kw)
+    )
+    table = summary_table(results, suite)
+    assert calls == [(40, 12)]  # 3 labels x (2 vs best + 2 vs baseline), one call
+    assert table["p_base"].notna().sum() == 6 and table["p_best"].notna().sum() == 6
