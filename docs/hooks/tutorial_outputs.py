@@ -9,7 +9,9 @@ block, what it printed, the value of its final expression (DataFrames as tables)
 matplotlib figures (PNG files under ``tutorials/outputs/<page>/`` of the site).
 
 Outputs are cached in ``.apc-cache/docs-tutorials/`` under a hash of the page, of every
-``apc`` source file and of the runner, so a rebuild re-executes only what changed.
+``apc`` source file and of the runner, so a rebuild re-executes only what changed (any
+change to ``apc`` re-executes every page); entries of other hashes are dropped once they
+are an hour old.
 A block that raises fails the build with its traceback. ``APC_DOCS_EXECUTE=0`` builds
 the pages without running them (they then show the code only).
 """
@@ -127,6 +129,15 @@ def on_pre_build(config):
     )
     for p, (out, _) in zip(pages, done, strict=True):
         _RESULTS[p.relative_to(docs_dir).as_posix()] = out
+    _prune(set(keys))
+
+
+def _prune(keep: set[str], max_age_s: float = 3600.0) -> None:
+    """Drop cached outputs of other code or pages, once an hour old (not a parallel build's)."""
+    now = time.time()
+    for d in CACHE.iterdir():
+        if d.name not in keep and now - d.stat().st_mtime > max_age_s:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def on_files(files, config):
