@@ -52,6 +52,9 @@ model = build_model(name, {})
 c1, w1 = time.process_time(), time.perf_counter()
 model.fit(split.train)
 c2, w2 = time.process_time(), time.perf_counter()
+# the fit figures first, so that a failure in evaluate still leaves them
+print("FIT " + json.dumps({"setup_cpu": c1 - c0, "setup_wall": w1 - w0,
+                           "fit_cpu": c2 - c1, "fit_wall": w2 - w1}), flush=True)
 res = evaluate(model, split, ks=[10, 100, 500], seed=0, model_name=name, fit=False)
 c3, w3 = time.process_time(), time.perf_counter()
 means = res.per_query.groupby("label")["value"].mean()
@@ -95,6 +98,9 @@ def run_one(name: str, *, cache_dir: str | None, timeout: float, python: str) ->
             row.update(json.loads(lines[-1][len("RESULT "):]))
             row["status"] = "ok"
         else:
+            fit = [ln for ln in proc.stdout.splitlines() if ln.startswith("FIT ")]
+            if fit:
+                row.update(json.loads(fit[-1][len("FIT "):]))
             row["status"] = f"error rc={proc.returncode}"
             row["stderr"] = proc.stderr[-2000:]
     if tmp is not None:
