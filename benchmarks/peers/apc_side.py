@@ -47,8 +47,16 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--model", required=True, help="apc registry name")
     ap.add_argument("--params", default="{}", help="model parameters as JSON")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads of the whole process, as the peers (default 1; 0: "
+                    "torch's default). apc scopes training to its num_threads parameter "
+                    "(1) but scores with torch's default, two threads on this machine")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     from apc.data.queries import Queries
     from apc.workflows import build_model
 

@@ -32,8 +32,9 @@ seconds, and the child's peak resident memory (``ru_maxrss``: imports included).
 Settings: sequence models get ``--epochs`` epochs on both sides and otherwise their own
 defaults (RecBole: cross-entropy over the catalogue, batch 256; apc's: its defaults);
 item k-NN: each side's defaults; ALS: 64 factors, 15 iterations, one thread.
-Every system runs with one compute thread (apc's default; torch and BLAS set to one in
-the peer scripts).
+Every system runs with one compute thread: torch and BLAS set to one in the peer
+scripts, and ``apc_side.py --threads 1`` (apc trains with one thread by default but
+scores with torch's default, two threads on this 2-core machine).
 
 apc has no ALS recommender of its own: ``apc.features.wmf.WMF`` (the factors behind the
 ``wmf`` and ``audio_cnn`` features) calls ``implicit.als.AlternatingLeastSquares``, so
