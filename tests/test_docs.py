@@ -138,3 +138,28 @@ def test_tutorial_runner_records_prints_values_figures_and_errors(tmp_path):
     assert (tmp_path / "out" / "block02-fig1.png").read_bytes()[:4] == b"\x89PNG"
     assert "ValueError: boom" in recs[2]["error"]
     assert len(_runner().blocks(page.read_text())) == 3  # the bash block is not run
+
+
+def test_outputs_are_inserted_after_their_blocks(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("tutorial_outputs", HOOKS / "tutorial_outputs.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    (tmp_path / "outputs.json").write_text(json.dumps([
+        {"block": 0, "stdout": "a < b"},
+        {"block": 1, "html": "<table>\n<tr><td>1</td></tr>\n</table>",
+         "figures": ["block02-fig1.png"]},
+    ]))
+    hook._RESULTS["tutorials/01-x.md"] = tmp_path
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="tutorials/01-x.md"))
+    md = "intro\n\n```python\nprint('a < b')\n```\n\ntext\n\n```python\ndf\n```\n\nend\n"
+    out = hook.on_page_markdown(md, page, None, None)
+    marks = ["print('a < b')", '<div class="apc-output"><pre><code>a &lt; b</code></pre></div>',
+             "\ntext\n", "\ndf\n", "<td>1</td>",
+             "![output of the block above](outputs/01-x/block02-fig1.png)", "\nend\n"]
+    where = [out.index(m) for m in marks]
+    assert where == sorted(where), out
+    other = SimpleNamespace(file=SimpleNamespace(src_uri="concepts/metrics.md"))
+    assert hook.on_page_markdown(md, other, None, None) == md
