@@ -39,10 +39,9 @@ def test_rank_by_hand_full_and_short_lists():
     assert short["rank"].tolist() == [3.5]
 
 
-def test_loglik_label_refuses_lists():
+def test_loglik_from_a_list_is_nan_not_invented():
     q = Queries.from_lists([[0]], [[1]], n_tracks=3)
-    with pytest.raises(ApcInputError, match="from the model"):
-        compute_metrics(np.array([[1, 2]]), q, metrics=["loglik"])
+    assert np.isnan(compute_metrics(np.array([[1, 2]]), q, metrics=["loglik"])["loglik"]).all()
 
 
 def test_model_metric_rank_is_exact_full_ranking():

@@ -13,7 +13,8 @@ the rest.
 
 ``loglik`` (mean log-probability per held-out transition, higher is better) is listed
 here so that suites and reports know its direction and meaning; it is computed from the
-model's next-track distribution by :mod:`apc.evaluation.loglik`, never from a list.
+model's next-track distribution by :mod:`apc.evaluation.loglik`, never from a list
+(given only a list, its value is NaN).
 
 References
 ----------
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from apc.errors import ApcInputError
 from apc.evaluation.metrics._core import Hits, _items
 from apc.evaluation.metrics._registry import metric
 
@@ -109,7 +109,10 @@ def rank_percentile(recs, targets, *, n_tracks: int, hits=None) -> np.ndarray:
         "next-track distribution; from the model, not a list (McFee & Lanckriet 2011)",
         takes_k=False, needs=("targets",))
 def loglik_from_model(recs, targets, *, hits=None) -> np.ndarray:
-    """Refuse: ``loglik`` needs the model (see :mod:`apc.evaluation.loglik`)."""
-    raise ApcInputError("loglik is computed from the model's next-track distribution "
-                        "(apc.evaluation.loglik.log_likelihood), not from a list of "
-                        "recommendations", field="metrics")
+    """Return NaN per query: a list has no likelihood (see :mod:`apc.evaluation.loglik`).
+
+    The runner and :func:`~apc.evaluation.evaluate.evaluate` replace these values by the
+    model's own (:mod:`apc.evaluation.model_metrics`); this entry gives the label its
+    direction and description, and keeps "compute every registered metric" working.
+    """
+    return np.full(len(_items(recs)), np.nan)
