@@ -27,7 +27,8 @@ def enabled() -> bool:
     return sys.stderr.isatty()
 
 
-def _make(transient: bool = False):
+def _make(transient: bool = False, spinner: bool = False):
+    """Build a rich Progress on stderr; ``spinner``: no bar or count (unknown length)."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -39,16 +40,18 @@ def _make(transient: bool = False):
         TimeRemainingColumn,
     )
 
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=transient,
-    )
+    if spinner:
+        columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn())
+    else:
+        columns = (
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+    return Progress(*columns, console=Console(stderr=True), transient=transient)
 
 
 def progress(
@@ -105,5 +108,5 @@ def task(description: str, total: float | None = None, *, transient: bool = Fals
     if not enabled():
         yield _NullTask()
         return
-    with _make(transient) as bar:
+    with _make(transient, spinner=total is None) as bar:
         yield _Task(bar, bar.add_task(description, total=total))

@@ -200,7 +200,7 @@ def _run_tests(jobs: list[tuple[pd.DataFrame, str, dict[str, float], tuple]], su
             np.column_stack([col.to_numpy() for col, _, _ in batch]),
             n_perm=suite.n_perm,
             seed=_stable_seed(dataset, "randomization"),
-            description=f"{dataset}: paired randomisation tests, {len(batch)} comparisons",
+            description=f"{dataset}: paired tests ({len(batch)})",
         )
         for (_, out, m), pv in zip(batch, p.tolist(), strict=True):
             out[m] = pv
