@@ -232,8 +232,11 @@ def read_challenge_set(path: str | Path, train: Playlists) -> tuple[Queries, dic
         ``title_random100``; see :data:`apc.datasets.mpd_categories.CATEGORIES`),
         ``seed_positions`` = the number of seed tracks given in the file.
     report : dict
-        ``queries``, ``unknown_seed_tracks_dropped``, ``title_missing`` and
-        ``empty_seeds`` (queries left without a seed track).
+        ``queries``, ``unknown_seed_tracks_dropped``, ``title_missing``,
+        ``empty_seeds`` (queries left without a seed track) and of those
+        ``all_seeds_unknown`` (seed tracks given, none known to ``train``): like the
+        title-only playlists, these are answered by the title fallback where the model
+        is wrapped in it (as ``apc mpd submit`` does), not by the model itself.
 
     Examples
     --------
@@ -267,6 +270,7 @@ def read_challenge_set(path: str | Path, train: Playlists) -> tuple[Queries, dic
         "unknown_seed_tracks_dropped": int((~known).sum()),
         "title_missing": int(sum(p.name is None for p in ch.playlists)),
         "empty_seeds": int((kept == 0).sum()),
+        "all_seeds_unknown": int(((kept == 0) & (n_given > 0)).sum()),
     }
     return queries, report
 

@@ -295,7 +295,7 @@ def test_challenge_set_sample():
     assert q.target_lengths.tolist() == [0, 0, 0] and q.n_tracks == train.n_tracks
     assert q.seed_positions.tolist() == [0, 1, 2]  # seeds given in the file
     assert rep == {"queries": 3, "unknown_seed_tracks_dropped": 1, "title_missing": 1,
-                   "empty_seeds": 1}
+                   "empty_seeds": 1, "all_seeds_unknown": 0}
 
 
 def ids_of(pl, rows):

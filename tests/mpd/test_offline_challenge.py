@@ -80,3 +80,21 @@ def test_problem_without_a_line_is_never_line_zero():
     )
     assert str(Problem(0, 7, "not answered")) == "pid 7: not answered"
     assert str(Problem(4, 7, "bad")) == "line 4 (pid 7): bad"
+
+
+def test_challenge_set_report_counts_playlists_whose_seeds_are_all_unknown(tmp_path):
+    from apc.datasets.mpd_challenge import read_challenge_set
+
+    train = Playlists.from_sequences([["a", "b", "c"], ["b", "c", "d"]])
+    playlists = [
+        {"pid": 1, "name": "x", "num_samples": 0, "tracks": []},  # title only
+        {"pid": 2, "num_samples": 2, "tracks": [{"pos": 0, "track_uri": "zz"},
+                                                 {"pos": 1, "track_uri": "yy"}]},
+        {"pid": 3, "num_samples": 2, "tracks": [{"pos": 0, "track_uri": "a"},
+                                                 {"pos": 1, "track_uri": "yy"}]},
+    ]
+    path = tmp_path / "challenge_set.json"
+    path.write_text(json.dumps({"playlists": playlists}))
+    queries, report = read_challenge_set(path, train)
+    assert report["empty_seeds"] == 2 and report["all_seeds_unknown"] == 1
+    assert report["unknown_seed_tracks_dropped"] == 3
