@@ -100,8 +100,21 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     typer.echo(f"apc: warning: {text} ({category.__name__})", err=True)
 
 
+def _flag_metavars(cmd: click.Command) -> None:
+    """Show no value type after a flag (Typer prints ``<bool>``; a flag takes no value)."""
+    for p in getattr(cmd, "params", []):
+        if getattr(p, "is_flag", False) and p.metavar is None:
+            p.metavar = ""
+    for sub in getattr(cmd, "commands", {}).values():
+        _flag_metavars(sub)
+
+
 class ApcGroup(TyperGroup):
     """Root command group: user errors become one line + exit 2, warnings one line each."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _flag_metavars(self)
 
     def invoke(self, ctx: click.Context):
         """Invoke the command; print user errors as one line and exit with status 2.

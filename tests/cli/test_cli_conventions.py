@@ -51,6 +51,8 @@ def test_help_has_no_python_type_metavars(argv):
     result = runner.invoke(app, [*argv, "--help"], terminal_width=200)
     assert result.exit_code == 0
     assert "<list[" not in result.stdout
+    # flags take no value: no <bool> after them (Typer's own --help keeps its type)
+    assert all("--help" in line for line in result.stdout.splitlines() if "<bool>" in line)
 
 
 def test_choices_match_the_registries():
