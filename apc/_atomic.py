@@ -88,7 +88,9 @@ class ArtefactKind:
 RUN_ENTRIES = (
     "config.json", "suite.toml", "provenance.json", "splits.json", "cells.json",
     "results.parquet", "curves.parquet", "longtail.parquet", "summary.json", "summary.md",
-    "report.html", "cells", "cells/*", "plots", "plots/*.png", ".apc-run.lock",
+    "summary_table.tex", "summary_table.md", "summary_table.csv",
+    "report.html", "cells", "cells/*", "plots", "plots/*.png", "plots/*.svg", "plots/*.pdf",
+    ".apc-run.lock",
     ".*.apc-tmp-*", "cells/.*.apc-tmp-*", "plots/.*.apc-tmp-*",
 )
 

@@ -180,3 +180,21 @@ def test_cli_frame_tables_wrap_long_headers_instead_of_cutting_them():
     header = [ln for ln in text.splitlines() if ln.startswith("┃")]
     last = "".join(ln.split("┃")[-2].strip() for ln in header)  # the last column, top down
     assert last == "my_apc_models:RecencyCoOccurrence"
+
+
+def test_a_reported_run_can_be_overwritten(tmp_path):
+    # the vector figures and the summary_table.* files count as the run's own files
+    from apc.cli import app
+
+    out = tmp_path / "run"
+    suite_file = tmp_path / "ow.toml"
+    suite_file.write_text('[suite]\nname = "ow"\nseeds = [0]\ncutoff = 10\nmetrics = ["hit@10"]\n'
+                          'n_boot = 20\nn_perm = 20\n[[datasets]]\nname = "tiny"\n'
+                          'source = "synth:tiny"\n[protocol]\nname = "next-track"\n'
+                          '[[models]]\nname = "popularity"\n')
+    args = ["bench", "run", str(suite_file), "--out", str(out), "--no-cache"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert (out / "plots" / "longtail_tiny.pdf").is_file() and (out / "summary_table.tex").is_file()
+    res = CliRunner().invoke(app, [*args, "--overwrite"])
+    assert res.exit_code == 0, res.output
