@@ -38,9 +38,12 @@ def _render(cmd: click.Command, path: list[str], depth: int, out: list[str]) -> 
             label, kind = ", ".join(p.opts + p.secondary_opts), "option"
         default = "" if p.default in (None, (), []) or callable(p.default) else f"`{p.default}`"
         help_text = _escape(getattr(p, "help", None) or "").replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| `{label}` | {kind} | {help_text} | {default} |")
+        # the value an option takes: its metavar or choices (<a|b>), nothing for a flag
+        shown = p.display_type_rich(ctx) if hasattr(p, "display_type_rich") else None
+        value = f"`{shown}`" if shown and kind == "option" else ""  # a | in code: no escape
+        rows.append(f"| `{label}` | {kind} | {value} | {help_text} | {default} |")
     if rows:
-        out.append("| name | kind | help | default |\n|---|---|---|---|")
+        out.append("| name | kind | value | help | default |\n|---|---|---|---|---|")
         out.extend(rows)
         out.append("")
     if hasattr(cmd, "list_commands"):  # a group (typer may vendor its own click)
