@@ -74,6 +74,7 @@ def test_every_generative_model_gives_a_distribution(make):
     _normalised(model, train.n_tracks, [[0], [3, 7], []])
 
 
+@pytest.mark.slow  # a Lightning fit: ~20 s on a loaded 2-core machine
 def test_neural_softmax_is_a_distribution():
     pytest.importorskip("torch")
     from apc.models.sequence.gru4rec import GRU4Rec
