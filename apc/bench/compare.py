@@ -95,12 +95,16 @@ def compare_runs(a: str | Path, b: str | Path) -> Comparison:
     res_a, res_b = ra["results"], rb["results"]
     ha, hb = _split_hashes(ra), _split_hashes(rb)
     suite = rb["suite"]
+    from apc.progress import progress
+
     rows = []
+    pending: list[tuple[int, str, pd.Index, np.ndarray]] = []  # randomisation tests to batch
     if res_a is not None and res_b is not None and not res_a.empty and not res_b.empty:
         keys = ["dataset", "model", "label"]
         ga = dict(tuple(res_a.groupby(keys, sort=False)))
         gb = dict(tuple(res_b.groupby(keys, sort=False)))
-        for key in [k for k in ga if k in gb]:
+        common = [k for k in ga if k in gb]
+        for key in progress(common, "comparing means (dataset, model, metric)"):
             dataset, model, label = key
             fa = ga[key].set_index(["seed", "query"])["value"]
             fb = gb[key].set_index(["seed", "query"])["value"]
@@ -121,6 +125,10 @@ def compare_runs(a: str | Path, b: str | Path) -> Comparison:
             p = float("nan")
             if paired:
                 joined = pd.concat([fa.rename("a"), fb.rename("b")], axis=1, join="inner")
+            if paired and suite.test == "randomization":
+                diff = (joined["b"] - joined["a"]).to_numpy()
+                pending.append((len(rows), dataset, joined.index, diff))
+            elif paired:
                 p = stats.paired_test(
                     (joined["b"] - joined["a"]).to_numpy(),
                     suite.test,
@@ -139,6 +147,7 @@ def compare_runs(a: str | Path, b: str | Path) -> Comparison:
                     "p": p,
                 }
             )
+    _batched_randomization(rows, pending, suite)
     table = pd.DataFrame(
         rows, columns=["dataset", "model", "label", "mean_a", "mean_b", "diff", "paired", "p"]
     )
@@ -149,6 +158,31 @@ def compare_runs(a: str | Path, b: str | Path) -> Comparison:
         if ok.any():
             table.loc[sub[ok].index, "p_adj"] = stats.adjust(sub[ok].to_numpy(), suite.correction)
     return Comparison(table, _markdown(table, notes, a, b, suite), notes)
+
+
+def _batched_randomization(rows: list[dict], pending: list, suite) -> None:
+    """Fill ``p`` of the pending rows: one randomisation call per dataset and row set.
+
+    Comparisons on the same (seed, query) rows share the sign flips (seeded by the
+    dataset), as in :func:`apc.bench.tables.summary_table`; each stays an exact
+    Monte-Carlo test.
+    """
+    batches: list[tuple[str, pd.Index, list[tuple[int, np.ndarray]]]] = []
+    for i, dataset, index, diff in pending:
+        batch = next((b for b in batches if b[0] == dataset and b[1].equals(index)), None)
+        if batch is None:
+            batch = (dataset, index, [])
+            batches.append(batch)
+        batch[2].append((i, diff))
+    for dataset, _, items in batches:
+        p = stats.randomization_tests(
+            np.column_stack([d for _, d in items]),
+            n_perm=suite.n_perm,
+            seed=derive_seed(0, "compare", dataset),
+            description=f"{dataset}: paired tests ({len(items)})",
+        )
+        for (i, _), pv in zip(items, p.tolist(), strict=True):
+            rows[i]["p"] = pv
 
 
 def _markdown(table: pd.DataFrame, notes: list[str], a, b, suite) -> str:

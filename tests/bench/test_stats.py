@@ -190,3 +190,35 @@ def test_summary_table_runs_one_randomisation_call_per_dataset(monkeypatch):
     table = summary_table(results, suite)
     assert calls == [(40, 12)]  # 3 labels x (2 vs best + 2 vs baseline), one call
     assert table["p_base"].notna().sum() == 6 and table["p_best"].notna().sum() == 6
+
+
+def test_compare_batches_randomisation_tests_per_dataset(monkeypatch):
+    import pandas as pd
+
+    from apc.bench import compare
+    from apc.bench.suite import ModelEntry, Suite
+
+    suite = Suite(
+        name="s", datasets=[], protocol="next-track", protocol_options={},
+        models=[ModelEntry(name="a", model="popularity")], metrics=["hit@1"], seeds=[0],
+        cutoff=5, n_perm=999,
+    )
+    rng = np.random.default_rng(1)
+    index = pd.MultiIndex.from_product([[0], range(30)], names=["seed", "query"])
+    other = pd.MultiIndex.from_product([[0], range(20)], names=["seed", "query"])
+    pending = [
+        (0, "d1", index, rng.normal(0.5, 1, 30)),
+        (1, "d1", index, np.zeros(30)),
+        (2, "d2", other, rng.normal(0, 1, 20)),
+        (3, "d1", index, rng.normal(0, 1, 30)),
+    ]
+    rows = [{"p": float("nan")} for _ in range(4)]
+    calls = []
+    real = stats.randomization_tests
+    monkeypatch.setattr(
+        stats, "randomization_tests", lambda d, **kw: calls.append(d.shape) or real(d, **kw)
+    )
+    compare._batched_randomization(rows, pending, suite)
+    assert calls == [(30, 3), (20, 1)]
+    assert rows[1]["p"] == 1.0 and all(0 < r["p"] <= 1 for r in rows)
+    assert rows[0]["p"] < 0.05  # mean 0.5, sd 1, n = 30
