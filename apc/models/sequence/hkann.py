@@ -226,7 +226,12 @@ class HKANNNet(nn.Module):
         if n == 0 or epochs == 0:
             return []
         gen = torch.Generator().manual_seed(int(seed) + 1)
-        opt = torch.optim.Adam([self.entity.weight, *self.transr.parameters()], lr=lr)
+        # a sparse copy of the entity table: a step touches ~2 x batch rows, so sparse
+        # gradients and SparseAdam keep it O(batch d) instead of O(n_entities d)
+        table = nn.Embedding.from_pretrained(self.entity.weight.detach().clone(), freeze=False,
+                                             sparse=True)
+        opt_e = torch.optim.SparseAdam(list(table.parameters()), lr=lr)
+        opt = torch.optim.Adam(self.transr.parameters(), lr=lr)
         losses = []
         for _ in range(epochs):
             order = torch.randperm(n, generator=gen)
@@ -234,15 +239,17 @@ class HKANNNet(nn.Module):
             for start in range(0, n, batch):
                 chunk = self.triples[order[start : start + batch]]
                 loss = self.transr.loss(
-                    self.entity.weight, chunk, self.tail_start, self.tail_stop,
-                    self.n_tracks, gen,
+                    table, chunk, self.tail_start, self.tail_stop, self.n_tracks, gen
                 )
                 opt.zero_grad()
+                opt_e.zero_grad()
                 loss.backward()
                 opt.step()
+                opt_e.step()
                 total += float(loss.detach()) * len(chunk)
             losses.append(total / n)
         with torch.no_grad():
+            self.entity.weight.copy_(table.weight)
             self.entity.weight[-1].zero_()  # keep the pad row at zero
         return losses
 

@@ -158,6 +158,11 @@ def build_graph(train: Playlists, relations: tuple[str, ...] = RELATIONS) -> Kno
     )
 
 
+def _rows(entities: torch.Tensor | nn.Embedding, idx: torch.Tensor) -> torch.Tensor:
+    """Rows ``idx`` of an entity table, or of an embedding module (sparse gradients)."""
+    return entities(idx) if isinstance(entities, nn.Module) else entities[idx]
+
+
 def _unit_ball(x: torch.Tensor) -> torch.Tensor:
     """Rescale rows longer than 1 onto the unit sphere (TransR's norm constraints)."""
     return x / x.norm(dim=-1, keepdim=True).clamp(min=1.0)
@@ -188,19 +193,24 @@ class TransR(nn.Module):
         self.proj = nn.Parameter(eye.repeat(max(1, n_relations), 1, 1))
 
     def distance(
-        self, entities: torch.Tensor, h: torch.Tensor, r: torch.Tensor, t: torch.Tensor
+        self, entities: torch.Tensor | nn.Embedding, h: torch.Tensor, r: torch.Tensor,
+        t: torch.Tensor,
     ) -> torch.Tensor:
-        """(N,) ``f_r(h, t) = ||h M_r + r - t M_r||^2`` of triples given by index tensors."""
+        """(N,) ``f_r(h, t) = ||h M_r + r - t M_r||^2`` of triples given by index tensors.
+
+        ``entities`` is the (n_entities, d_e) table, or an ``nn.Embedding`` holding it
+        (then only the rows used get gradients, when it is sparse).
+        """
         m = self.proj[r]  # (N, d_e, d_r)
-        eh = _unit_ball(entities[h])[:, None, :]  # (N, 1, d_e)
-        et = _unit_ball(entities[t])[:, None, :]
+        eh = _unit_ball(_rows(entities, h))[:, None, :]  # (N, 1, d_e)
+        et = _unit_ball(_rows(entities, t))[:, None, :]
         hp = _unit_ball((eh @ m)[:, 0])  # (N, d_r)
         tp = _unit_ball((et @ m)[:, 0])
         return (hp + _unit_ball(self.rel(r)) - tp).pow(2).sum(-1)
 
     def loss(
         self,
-        entities: torch.Tensor,
+        entities: torch.Tensor | nn.Embedding,
         triples: torch.Tensor,
         graph_tail_start: torch.Tensor,
         graph_tail_stop: torch.Tensor,
