@@ -20,6 +20,13 @@ from typer.core import TyperGroup
 
 from apc.errors import ApcInputError
 
+try:  # Typer >= 0.2x carries its own copy of click; its exceptions are not click's
+    from typer._click import exceptions as _cx
+except ImportError:  # pragma: no cover - older Typer on plain click
+    from click import exceptions as _cx
+
+_NO_ARGS_IS_HELP = getattr(_cx, "NoArgsIsHelpError", ())
+
 # errno values that mean "the user's path or machine", not a bug in apc
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG}
 _USER_ERRNOS = {
@@ -115,6 +122,44 @@ class ApcGroup(TyperGroup):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         _flag_metavars(self)
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """Run the command line; a usage error (unknown option, bad choice) is one line too.
+
+        Click and Typer draw a usage error as a framed box of several lines; apc prints
+        ``apc: error: <message> (see 'apc CMD --help')`` and exits with status 2, like
+        every other error a user can cause.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            Passed to :meth:`click.Command.main`.
+        standalone_mode : bool
+            Click's meaning: ``False`` returns or raises instead of exiting.
+
+        Returns
+        -------
+        Any
+            The command's return value when ``standalone_mode`` is ``False``.
+        """
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except _cx.ClickException as e:
+            if isinstance(e, _NO_ARGS_IS_HELP):  # bare group: its help, as Typer shows it
+                e.show()
+                sys.exit(e.exit_code)
+            message = " ".join(e.format_message().split()).replace("Value error, ", "")
+            ctx = getattr(e, "ctx", None)
+            if isinstance(e, _cx.UsageError) and ctx is not None:
+                message += f" (see '{ctx.command_path} --help')"
+            typer.echo(f"apc: error: {message}", err=True)
+            sys.exit(2 if isinstance(e, _cx.UsageError) else e.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: click.Context):
         """Invoke the command; print user errors as one line and exit with status 2.
