@@ -116,17 +116,17 @@ def loglik_part(name: str, data, epochs: int) -> list[str]:
     return lines + [""] + notes + [""]
 
 
-def ablation_models(epochs: int) -> list[tuple[str, dict]]:
+def ablation_models(epochs: int, only: list[str] | None = None) -> list[tuple[str, dict]]:
     from apc.models.registry import available_models
 
     names = {m.name for m in available_models()}
     out = [("popularity", {}), ("knn", {}), ("markov", {}), ("sr", {}),
            ("lme", {"epochs": epochs})]
     out += [(n, {"epochs": epochs}) for n in NEURAL if n in names]
-    return out
+    return [m for m in out if only is None or m[0] in only]
 
 
-def ablation_part(name: str, data, epochs: int) -> list[str]:
+def ablation_part(name: str, data, epochs: int, only: list[str] | None = None) -> list[str]:
     from apc.evaluation.evaluate import evaluate
     from apc.evaluation.protocols import make_protocol
     from apc.models.registry import create_model
@@ -138,7 +138,7 @@ def ablation_part(name: str, data, epochs: int) -> list[str]:
     lines = [f"#### {name} (NextTrack, seed 0, {len(q):,} queries; neural: {epochs} epochs)",
              "", "| model | hit@10 | hit@10 shuffled | mrr@10 | mrr@10 shuffled | Δ mrr@10 "
              "| loglik | loglik shuffled |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for reg, params in ablation_models(epochs):
+    for reg, params in ablation_models(epochs, only):
         row = {}
         for s, split in splits.items():
             print(f"[{name}] {reg} shuffle={s} ...", file=sys.stderr, flush=True)
@@ -162,6 +162,7 @@ def main() -> None:
     p.add_argument("--datasets", default="aotm-bigrams,synthetic")
     p.add_argument("--epochs", type=int, default=3, help="epochs of LME and the neural models")
     p.add_argument("--out", type=Path)
+    p.add_argument("--models", help="ablation: only these registry names (comma-separated)")
     args = p.parse_args()
     lines = []
     for name in args.datasets.split(","):
@@ -169,8 +170,11 @@ def main() -> None:
         if data is None:
             lines += [f"{name}: data absent, skipped", ""]
             continue
-        part = loglik_part if args.part == "loglik" else ablation_part
-        lines += part(name, data, args.epochs)
+        if args.part == "loglik":
+            lines += loglik_part(name, data, args.epochs)
+        else:
+            only = args.models.split(",") if args.models else None
+            lines += ablation_part(name, data, args.epochs, only)
     text = "\n".join(lines)
     print(text)
     if args.out:
