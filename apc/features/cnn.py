@@ -401,11 +401,8 @@ class AudioFactorCNN:
     frames_per_second : float
         Spectrogram frame rate (22,050 / 512).
     epochs : int
-        Training epochs (each sees one random window per clip; default 15). Sized for
-        teaching corpora such as ``synth:small`` (3,354 training clips, 105 steps an
-        epoch): 30 epochs cost 51 CPU s there and lifted content-knn's cold-start
-        recall@100 from 0.343 (15 epochs) to 0.354 (issue 13 item 4); pass more for
-        larger corpora or a GPU.
+        Training epochs (one random window per clip each; default 15, sized for
+        ``synth:small``, where 30 cost 51 CPU s for +0.011 recall@100; issue 13).
     batch_size : int
         Clips per mini-batch (default 32).
     lr, weight_decay : float
