@@ -25,6 +25,7 @@ With numpy >= 2 RecBole 1.2 needs the aliases ``np.float_``, ``np.int_``, ``np.b
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -79,6 +80,8 @@ def main() -> int:
     k = meta["k"]
     epochs = args.epochs or meta.get("epochs", 5)
     work = Path(tempfile.mkdtemp(prefix="recbole-peer-"))
+    out_dir = Path(args.out).resolve()
+    os.chdir(work)  # RecBole writes log/ and log_tensorboard/ into the working directory
     clock = Clock()
     clock.start()  # writing the atomic file and RecBole's dataset build count as fit
     clock_c0 = time.process_time()
@@ -132,7 +135,7 @@ def main() -> int:
             top = torch.topk(scores, k, dim=1).indices.numpy()
             out[b:b + len(rows)] = token_of[top]
     clock.stop("recommend")
-    write_result(args.out, out, clock, system="recbole", model=args.model.lower(),
+    write_result(out_dir, out, clock, system="recbole", model=args.model.lower(),
                  params={"epochs": epochs, "batch_size": args.batch_size},
                  prepare_cpu=prepare_cpu,
                  n_train_events=int(sum(max(0, len(s) - 1) for s in sessions)))
