@@ -137,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-queries", type=int, default=2000)
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--apc-epochs", type=int, default=None,
+                    help="epochs of apc's neural counterparts (default: --epochs); to compare "
+                    "at equal accuracy rather than at equal epochs")
+    ap.add_argument("--sides", choices=("both", "apc", "peer"), default="both",
+                    help="run only apc's side or only the peers' side")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per side")
     ap.add_argument("--work", default=None, help="export + outputs folder (default: a temp)")
     ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
@@ -181,15 +186,18 @@ def main(argv: list[str] | None = None) -> int:
         venv, script, extra, apc_model = PEERS[peer]
         sides = []
         py = Path(getattr(args, f"venv_{venv}")) / "bin" / "python"
-        if not py.exists():
+        if args.sides == "apc":
+            pass
+        elif not py.exists():
             print(f"skip {peer}: no virtualenv at {py.parent.parent} (create it as "
                   f"benchmarks/peers/README.md says, or pass --venv-{venv} PATH)", flush=True)
         else:
             out = work / peer
             sides.append((peer, run([str(py), str(HERE / script), "--split", str(work / "split"),
                                      "--out", str(out), *extra], out, args.timeout)))
-        if apc_model is not None:
-            params = {"epochs": args.epochs} if apc_model in EPOCH_MODELS else {}
+        if apc_model is not None and args.sides != "peer":
+            epochs = args.epochs if args.apc_epochs is None else args.apc_epochs
+            params = {"epochs": epochs} if apc_model in EPOCH_MODELS else {}
             if apc_model not in apc_done:
                 out = work / f"apc-{apc_model}"
                 apc_done[apc_model] = run(
