@@ -387,14 +387,12 @@ class GRU4RecLightning(SequenceLightning):
             )
             total.append(loss * (b - a))
             rows += b - a
-        self.log(
-            "train_loss",
-            torch.stack(total).sum() / rows,
-            on_step=False,
-            on_epoch=True,
-            batch_size=rows,
-            sync_dist=True,
-        )
+        mean_loss = torch.stack(total).sum() / rows
+        self.log("train_loss", mean_loss, on_step=False, on_epoch=True, batch_size=rows,
+                 sync_dist=True)
+        # the chunk's loss beside the bar's ETA (the epoch mean goes to the logger)
+        self.log("loss", mean_loss.detach(), on_step=True, on_epoch=False, prog_bar=True,
+                 logger=False)
 
     def _update(self, opt, x, y, hidden, neg, neg_lq) -> torch.Tensor:
         """One mini-batch: advance the carried state, score targets + samples, one update."""

@@ -286,6 +286,7 @@ class HKANNLightning(SequenceLightning):
         self.log(
             "train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True
         )
+        self.log("loss", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, logger=False)
         return loss
 
     def configure_optimizers(self):
