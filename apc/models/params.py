@@ -320,7 +320,9 @@ def _is_type(value: Any, tp: Any) -> bool:
     if origin in (list, tuple):
         args = typing.get_args(tp)
         item = args[0] if args else Any
-        return isinstance(value, (list, tuple)) and all(_is_type(v, item) for v in value)
+        return isinstance(value, (list, tuple)) and all(
+            any(_is_type(v, m) for m in _members(item)) for v in value
+        )
     if isinstance(tp, type):
         return isinstance(value, tp)
     return True  # annotations this checker does not know are not enforced
@@ -349,7 +351,7 @@ def _ok(value: Any, tp: Any, c: dict[str, Any]) -> bool:
 
 
 _NOUNS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-_PLURALS = {int: "integers", float: "numbers", bool: "booleans", str: "strings"}
+_PLURALS = {int: "integers", float: "numbers", bool: "booleans", str: "strings", dict: "tables"}
 
 
 def _noun(tp: Any) -> str:
@@ -358,7 +360,10 @@ def _noun(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin in (list, tuple):
         args = typing.get_args(tp)
-        return f"a list of {_PLURALS.get(args[0], 'values')}" if args else "a list"
+        if not args:
+            return "a list"
+        items = " or ".join(_PLURALS.get(m, "values") for m in _members(args[0]))
+        return f"a list of {items}"
     return getattr(tp, "__name__", str(tp))
 
 

@@ -258,3 +258,28 @@ def test_docs_pages_name_the_declared_parameters(page):
     assert documented <= declared, f"{page}.md names unknown parameters {documented - declared}"
     if complete:  # a Hyper-parameters table lists them all; a Defaults table compares some
         assert declared <= documented, f"{page}.md lacks {declared - documented}"
+
+
+@dataclass(frozen=True)
+class ListConfig:
+    parts: list[dict | str] = param(({"model": "knn"},), doc="Tables or names.")
+
+
+@pytest.mark.parametrize("value", [["knn", {"model": "cagh"}], ("a",), []])
+def test_list_of_union_items_accepts_each_member(value):
+    params.validate(ListConfig(parts=value))
+
+
+@pytest.mark.parametrize("value", [[3], ["knn", 2.5], "knn"])
+def test_list_of_union_items_names_the_members(value):
+    with pytest.raises(ApcInputError) as e:
+        params.validate(ListConfig(parts=value))
+    assert e.value.field == "parts"
+    assert "expected a list of tables or strings" in str(e.value)
+
+
+def test_ensembles_take_plain_model_names():
+    fusion = create_model("fusion", {"components": ["popularity", "item-knn"]})
+    rerank = create_model("rerank", {"candidates": ["knn", {"model": "cagh", "n": 50}]})
+    assert [c.model for c in fusion._components()] == ["popularity", "item-knn"]
+    assert rerank.config.candidates[0] == "knn"

@@ -55,10 +55,10 @@ FIT_METRICS = ("rprec_mpd", "rprec", "ndcg", "recall")
 class FusionConfig:
     """Hyper-parameters of :class:`ScoreFusion`."""
 
-    components: list[dict] = param(
+    components: list[dict | str] = param(
         ({"model": "knn"}, {"model": "cagh"}),
         doc="Models to fuse: tables {model = NAME or 'pkg.mod:Class', params = {...}, "
-            "n = depth, weight = w}.")
+            "n = depth, weight = w}, or plain model names.")
     normalise: str = param("minmax", choices=("minmax", "rank"),
                            doc="Per-query normalisation: min-max of scores, or rank (Borda).")
     depth: int = param(500, ge=1, doc="List length taken from each component (its n wins).")

@@ -70,10 +70,10 @@ RANKERS = ("auto", "lightgbm", "hist-gbm")
 class RerankConfig:
     """Hyper-parameters of :class:`Rerank`."""
 
-    candidates: list[dict] = param(
+    candidates: list[dict | str] = param(
         ({"model": "knn", "n": 300}, {"model": "cagh", "n": 200}),
         doc="Stage 1: tables {model = NAME or 'pkg.mod:Class', params = {...}, n = "
-            "candidates taken}.")
+            "candidates taken}, or plain model names.")
     n_candidates: int = param(250, ge=1, doc="Candidates per model when its table has no n.")
     ranker: str = param("auto", choices=RANKERS,
                         doc="Stage 2: LightGBM LGBMRanker (lambdarank), scikit-learn "
