@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from apc._atomic import atomic_path
-from apc.errors import ApcInputError
+from apc.errors import ApcInputError, ParameterWarning
 from apc.evaluation.metrics import METRICS, compute_metrics, label, parse_label, takes_k
 from apc.evaluation.protocols import Split
 
@@ -318,10 +319,12 @@ def evaluate(model, split: Split, *, ks=(10, 100, 500), metrics: list[str] | Non
                                   model=name, dataset=dataset, protocol=split.report.protocol,
                                   seed=seed, k=max(ks))
     if model_labels:  # loglik, rank, rank_pct: from the model itself, not from its top-k list
-        extra, _ = model_metric_rows(model, split.queries, split.train, model_labels,
-                                     model_name=name, dataset=dataset,
-                                     protocol=split.report.protocol, seed=seed)
+        extra, notes = model_metric_rows(model, split.queries, split.train, model_labels,
+                                         model_name=name, dataset=dataset,
+                                         protocol=split.report.protocol, seed=seed)
         frame = pd.concat([frame, extra], ignore_index=True)
+        for note in notes:  # e.g. a model without a next-track distribution has no loglik
+            warnings.warn(f"{name}: {note}", ParameterWarning, stacklevel=2)
     return EvaluationResult(frame, fit_s, rec_s, split.report.as_dict())
 
 

@@ -79,8 +79,8 @@ def model_metric_values(model: Any, queries, train, labels: Iterable[str], *,
                              "probability 0 (log -inf)")
         else:
             out["loglik"] = np.full(q, np.nan)
-            notes.append(f"loglik: {type(model).__name__} gives no normalised next-track "
-                         "distribution")
+            notes.append("loglik: the model gives no normalised next-track distribution "
+                         "(no next_track_log_proba); its loglik is empty")
     ranks = [lab for lab in labels if lab in ("rank", "rank_pct")]
     if ranks:
         rank, cand = np.full(q, np.nan), np.full(q, np.nan)

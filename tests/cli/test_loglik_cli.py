@@ -17,6 +17,9 @@ def test_evaluate_loglik_rank_and_shuffled_order(tmp_path):
     means = rows.groupby(["model", "label"])["value"].mean()
     assert means[("markov", "loglik")] < 0 and means[("markov", "rank")] >= 1
     assert rows[(rows.model == "popularity") & (rows.label == "loglik")]["value"].isna().all()
+    # and it says why popularity's loglik is empty, once, naming the model
+    said = [line for line in res.stderr.splitlines() if "no normalised next-track" in line]
+    assert len(said) == 1 and said[0].startswith("apc: warning: popularity: loglik:"), res.stderr
 
 
 def test_bad_shuffle_order_is_one_line_exit_2():
