@@ -132,6 +132,35 @@ def corpus_fingerprint(train: Playlists) -> str:
     return h.hexdigest()
 
 
+def check_recommend(model: Any, queries: Any, k: Any) -> int:
+    """Check a ``recommend`` call: the model is fitted, ``k`` is valid, same catalogue.
+
+    The one check every ``recommend`` runs first (:meth:`ScoringRecommender.recommend`,
+    the ensembles).
+
+    Returns
+    -------
+    int
+        ``k`` capped at the catalogue size (:func:`check_k`).
+
+    Raises
+    ------
+    NotFittedError
+        When the model is not fitted.
+    ApcInputError
+        When ``k`` is not an integer >= 1, or the queries refer to another catalogue.
+    """
+    check_is_fitted(model)
+    k = check_k(k, model.n_tracks_)
+    if queries.n_tracks != model.n_tracks_:
+        raise ApcInputError(
+            f"queries refer to {queries.n_tracks} tracks, the model was fitted on "
+            f"{model.n_tracks_}",
+            field="n_tracks",
+        )
+    return k
+
+
 def check_k(k: Any, n_tracks: int) -> int:
     """Validate a list length and cap it at the catalogue size (with a warning).
 
@@ -373,14 +402,7 @@ class ScoringRecommender:
             When ``k < 1``, the queries refer to another catalogue size, or ``_score``
             returns a block of the wrong shape.
         """
-        check_is_fitted(self)
-        k = check_k(k, self.n_tracks_)
-        if queries.n_tracks != self.n_tracks_:
-            raise ApcInputError(
-                f"queries refer to {queries.n_tracks} tracks, the model was fitted on "
-                f"{self.n_tracks_}",
-                field="n_tracks",
-            )
+        k = check_recommend(self, queries, k)
         n = len(queries)
         items = np.full((n, k), -1, dtype=np.int32)
         scores = np.full((n, k), -np.inf, dtype=np.float32)

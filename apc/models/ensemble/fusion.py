@@ -35,7 +35,7 @@ import numpy as np
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries, Recommendations
 from apc.errors import ApcInputError
-from apc.models.base import ScoringRecommender, check_is_fitted, check_k
+from apc.models.base import ScoringRecommender, check_recommend
 from apc.models.ensemble._components import (
     carve_validation,
     check_component_models,
@@ -242,11 +242,7 @@ class ScoreFusion(ScoringRecommender):
         ApcInputError
             When ``k < 1`` or the queries refer to another catalogue.
         """
-        check_is_fitted(self)
-        k = check_k(k, self.n_tracks_)
-        if queries.n_tracks != self.n_tracks_:
-            raise ApcInputError(f"queries refer to {queries.n_tracks} tracks, the model was "
-                                f"fitted on {self.n_tracks_}", field="n_tracks")
+        k = check_recommend(self, queries, k)
         depths = self._depths(self.n_tracks_, k)
         items = np.full((len(queries), k), -1, dtype=np.int32)
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
