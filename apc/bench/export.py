@@ -22,11 +22,10 @@ import io
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from apc.bench import stats
-from apc.bench.render import _fmt, cell_markers, markdown_tables
+from apc.bench.render import _fmt, cell_markers, dataset_blocks, markdown_tables
 from apc.bench.suite import Suite
 from apc.bench.tables import ALPHA
 
@@ -34,26 +33,6 @@ from apc.bench.tables import ALPHA
 FORMATS = ("latex", "markdown", "csv")
 #: Files a report writes beside ``summary.md``, one per format.
 FILES = {"latex": "summary_table.tex", "markdown": "summary_table.md", "csv": "summary_table.csv"}
-
-
-def _blocks(table: pd.DataFrame, suite: Suite):
-    """Yield ``(dataset, labels, models, rows)`` with ``rows[(model, label)]`` a Series."""
-    if table is None or table.empty:
-        return
-    labels = [lab for lab in suite.metrics if lab in set(table["label"])]
-    for dataset in [d.name for d in suite.datasets]:
-        t = table[table["dataset"] == dataset].copy()
-        if t.empty:
-            continue
-        base = (
-            t[t["model"] == suite.baseline].set_index("label")["mean"]
-            if suite.baseline
-            else pd.Series(dtype=float)
-        )
-        t["base_mean"] = t["label"].map(base) if len(base) else np.nan
-        models = [m.name for m in suite.models if m.name in set(t["model"])]
-        rows = {(r["model"], r["label"]): r for _, r in t.iterrows()}
-        yield dataset, labels, models, rows
 
 
 def legend(suite: Suite) -> str:
@@ -126,7 +105,7 @@ def latex_tables(table: pd.DataFrame, suite: Suite) -> str:
         rf"$\alpha = {ALPHA}$)."
     )
     out = []
-    for dataset, labels, models, rows in _blocks(table, suite):
+    for dataset, labels, models, rows in dataset_blocks(table, suite):
         lines = [
             r"\begin{table}[t]",
             r"\centering",
@@ -187,7 +166,7 @@ def csv_table(table: pd.DataFrame, suite: Suite) -> str:
         ``better``, ``worse`` or empty).
     """
     records = []
-    for dataset, labels, models, rows in _blocks(table, suite):
+    for dataset, labels, models, rows in dataset_blocks(table, suite):
         for m in models:
             for lab in labels:
                 r = rows.get((m, lab))
@@ -253,7 +232,7 @@ def terminal_tables(table: pd.DataFrame, suite: Suite, width: int) -> list[Any]:
     from rich.text import Text
 
     out: list[Any] = []
-    for dataset, labels, models, rows in _blocks(table, suite):
+    for dataset, labels, models, rows in dataset_blocks(table, suite):
         texts = {}
         for m in models:
             for lab in labels:

@@ -90,6 +90,32 @@ def _bytes(v: Any) -> str:
     return f"{float(v) / 2**20:.1f}"
 
 
+def dataset_blocks(table: pd.DataFrame, suite: Suite):
+    """Yield ``(dataset, labels, models, rows)`` per dataset of a summary table.
+
+    ``labels`` are the suite's metrics present in the table, ``models`` the suite's
+    models present for that dataset (suite order), and ``rows[(model, label)]`` the
+    summary row (a Series) with ``base_mean``, the baseline's mean of that label, added.
+    The one walk over a summary that every table form (markdown, LaTeX, CSV) uses.
+    """
+    if table is None or table.empty:
+        return
+    labels = [lab for lab in suite.metrics if lab in set(table["label"])]
+    for dataset in [d.name for d in suite.datasets]:
+        t = table[table["dataset"] == dataset].copy()
+        if t.empty:
+            continue
+        base = (
+            t[t["model"] == suite.baseline].set_index("label")["mean"]
+            if suite.baseline
+            else pd.Series(dtype=float)
+        )
+        t["base_mean"] = t["label"].map(base) if len(base) else np.nan
+        models = [m.name for m in suite.models if m.name in set(t["model"])]
+        rows = {(r["model"], r["label"]): r for _, r in t.iterrows()}
+        yield dataset, labels, models, rows
+
+
 def markdown_tables(table: pd.DataFrame, cells: list[dict[str, Any]], suite: Suite) -> str:
     """Render one markdown table per dataset: models x metrics (+ cost columns).
 
@@ -111,18 +137,7 @@ def markdown_tables(table: pd.DataFrame, cells: list[dict[str, Any]], suite: Sui
         return "_No successful cells._\n"
     costs = cost_table(cells)
     parts = []
-    labels = [label for label in suite.metrics if label in set(table["label"])]
-    order = [m.name for m in suite.models]
-    for dataset in [d.name for d in suite.datasets]:
-        t = table[table["dataset"] == dataset].copy()
-        if t.empty:
-            continue
-        base = (
-            t[t["model"] == suite.baseline].set_index("label")["mean"]
-            if suite.baseline
-            else pd.Series(dtype=float)
-        )
-        t["base_mean"] = t["label"].map(base) if len(base) else np.nan
+    for dataset, labels, models, rows in dataset_blocks(table, suite):
         head = ["model", *labels, "fit s", "rec s", "peak MB"]
         lines = [
             f"### {dataset}",
@@ -130,14 +145,9 @@ def markdown_tables(table: pd.DataFrame, cells: list[dict[str, Any]], suite: Sui
             "| " + " | ".join(head) + " |",
             "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|",
         ]
-        for m in order:
-            tm = t[t["model"] == m].set_index("label")
-            if tm.empty:
-                continue
+        for m in models:
             cells_text = [
-                _cell_text(_row_with_model(tm.loc[lab], m), suite.baseline)
-                if lab in tm.index
-                else "—"
+                _cell_text(rows[(m, lab)], suite.baseline) if (m, lab) in rows else "—"
                 for lab in labels
             ]
             c = costs[(costs["dataset"] == dataset) & (costs["model"] == m)]
@@ -154,12 +164,6 @@ def markdown_tables(table: pd.DataFrame, cells: list[dict[str, Any]], suite: Sui
             lines.append("| " + " | ".join([m, *cells_text, *cost]) + " |")
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
-
-
-def _row_with_model(row: pd.Series, model: str) -> pd.Series:
-    row = row.copy()
-    row["model"] = model
-    return row
 
 
 def _protocol_lines(run: dict[str, Any]) -> list[str]:
