@@ -43,6 +43,7 @@ from apc.models._topk import BLOCK_CELLS
 from apc.models.base import ScoringRecommender
 from apc.models.params import ACCELERATORS, param
 from apc.models.sequence.data import IGNORE, SequenceDataModule, pad_seeds
+from apc.models.sequence.sparse import sampled_softmax_loss_rows
 
 
 @dataclass(frozen=True)
@@ -156,17 +157,8 @@ def sampled_softmax_loss(
     log_q : torch.Tensor, optional
         (n_tracks,) log sampling probabilities.
     """
-    pos = (h * weight[targets]).sum(-1)  # (N,)
-    neg = h @ weight[negatives].T  # (N, S)
-    if bias is not None:
-        pos = pos + bias[targets]
-        neg = neg + bias[negatives][None, :]
-    if log_q is not None:
-        pos = pos - log_q[targets]
-        neg = neg - log_q[negatives][None, :]
-    neg = neg.masked_fill(negatives[None, :] == targets[:, None], float("-inf"))
-    logits = torch.cat([pos[:, None], neg], dim=1)  # (N, 1 + S)
-    return F.cross_entropy(logits, torch.zeros(len(h), dtype=torch.long, device=h.device))
+    # one implementation: the row-gathering one, here with ordinary (dense) gradients
+    return sampled_softmax_loss_rows(h, weight, bias, targets, negatives, log_q, sparse=False)
 
 
 def full_softmax_loss(
