@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from apc.data.playlists import Playlists
 from apc.data.queries import Queries
-from apc.models.base import ScoringRecommender
+from apc.models.base import ScoringRecommender, check_is_fitted
 
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
 
@@ -118,6 +118,7 @@ class TitleModel(ScoringRecommender):
         names_x = sp.diags_array(1.0 / np.maximum(norms, 1e-12)) @ names_x
         # token x track: how strongly each title token points at each track
         self.title_tracks_ = sp.csr_array(names_x.T @ train.to_csr()).astype(np.float32)
+        self.title_tracks_.sort_indices()
 
     def _query_matrix(self, titles) -> sp.csr_array:
         rows, cols = [], []
@@ -134,6 +135,43 @@ class TitleModel(ScoringRecommender):
         m = m @ sp.diags_array(self.idf_)
         norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1))).ravel()
         return sp.diags_array(1.0 / np.maximum(norms, 1e-12)) @ m
+
+    def title_similarity_at(self, titles, rows: np.ndarray, tracks: np.ndarray) -> np.ndarray:
+        r"""Return :math:`s_q(t)`, the first term before row normalisation, at given pairs.
+
+        For re-rankers that need the title match of a few hundred candidates per query:
+        nothing of size ``queries x catalogue`` is built (each pair reads the query's
+        title tokens' rows of the token-track matrix).
+
+        Parameters
+        ----------
+        titles : sequence of str or None
+            The queries' titles (``B``).
+        rows : np.ndarray
+            int (N,): query of each pair, indexing ``titles``.
+        tracks : np.ndarray
+            int (N,): track of each pair.
+
+        Returns
+        -------
+        np.ndarray
+            float32 (N,): summed TF-IDF cosine of the query title with the names of the
+            training playlists holding the track; 0 without a known title token.
+        """
+        from apc.models._csr import csr_values_at
+        from apc.models._topk import expand_ranges
+
+        check_is_fitted(self)
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.title_tracks_ is None or len(rows) == 0:
+            return np.zeros(len(rows), dtype=np.float32)
+        qm = self._query_matrix(titles)
+        per = np.diff(qm.indptr)[rows]  # known title tokens of each pair's query
+        at = expand_ranges(qm.indptr[rows].astype(np.int64), per)
+        got = csr_values_at(self.title_tracks_, qm.indices[at],
+                            np.repeat(np.asarray(tracks), per)) * qm.data[at]
+        pair = np.repeat(np.arange(len(rows)), per)
+        return np.bincount(pair, weights=got, minlength=len(rows)).astype(np.float32)
 
     def _score(self, queries: Queries) -> np.ndarray:
         out = np.broadcast_to(self.prior_, (len(queries), len(self.prior_))).copy()

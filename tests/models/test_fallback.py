@@ -98,3 +98,16 @@ def test_a_fitted_model_can_be_wrapped_with_its_corpus():
 def test_front_doors_wrap_models_for_title_only_queries():
     assert isinstance(build_model("knn"), TitleFallback)
     assert isinstance(build_model("popularity"), Popularity)
+
+
+def test_title_similarity_at_pairs_equals_the_dense_title_scores():
+    pl = checkerboard(n_playlists=40)
+    pl.meta["name"] = np.where(np.arange(40) % 3 == 0, "Rock Hits", "jazz night")
+    model = TitleModel().fit(pl)
+    titles = np.array(["rock", "Jazz", None, "unknown words"], dtype=object)
+    dense = (model._query_matrix(titles) @ model.title_tracks_).toarray()
+    rows = np.repeat(np.arange(4), pl.n_tracks)
+    tracks = np.tile(np.arange(pl.n_tracks), 4)
+    got = model.title_similarity_at(titles, rows, tracks)
+    np.testing.assert_allclose(got, dense[rows, tracks], rtol=1e-6)
+    assert (got[rows >= 2] == 0).all() and (got[rows < 2] > 0).any()

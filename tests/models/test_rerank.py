@@ -190,3 +190,76 @@ def test_the_pipeline_is_config_as_data(tmp_path):
     suite = load_suite(root / "benchmarks" / "suites" / "mpd-rerank.toml")
     for entry in suite.models:
         create_model(entry.model, entry.params).validate_params()
+
+
+TITLED = {"n_seed": 0, "test_fraction": 0.3}  # validation queries with titles, no seeds
+
+
+def test_title_only_queries_get_the_title_models_list():
+    pl = checkerboard(n_playlists=60)
+    q = queries_from(pl, [[], [0, 1], []], [[2], [2], [3]],
+                     titles=np.array(["rock", "jazz", "jazz"], dtype=object))
+    model = small().fit(pl)
+    recs = model.recommend(q, 5)
+    direct = model.title_.recommend(q.subset(np.array([0, 2])), 5)
+    np.testing.assert_array_equal(recs.items[[0, 2]], direct.items)
+    np.testing.assert_array_equal(recs.scores[[0, 2]], direct.scores)
+    # the seeded query is re-ranked as it is on its own
+    alone = model.recommend(q.subset(np.array([1])), 5)
+    np.testing.assert_array_equal(recs.items[1], alone.items[0])
+    # title_only = "rerank" sends empty seeds through the ranker instead
+    reranked = small(title_only="rerank").fit(pl).recommend(q, 5)
+    assert reranked.items.shape == (3, 5) and (reranked.items[[0, 2]] >= 0).all()
+
+
+def test_the_ranker_does_not_learn_from_title_only_validation_queries():
+    pl = checkerboard(n_playlists=60)
+    with pytest.raises(ApcInputError, match="empty seed") as err:
+        small(val_params=TITLED).fit(pl)
+    assert err.value.field == "val_protocol"
+    report = small(val_params=TITLED, title_only="rerank").fit(pl).train_report_
+    assert report["title_only_queries"] == 0 and report["val_queries"] > 0
+    report = small().fit(pl).train_report_
+    assert report["title_only_queries"] == 0  # n_seed = 2: every query has a seed
+
+
+def test_one_title_model_per_corpus(monkeypatch):
+    from apc.models.title import TitleModel
+
+    fitted = []
+    real = TitleModel.fit
+
+    def fit(self, train, *a, **k):
+        fitted.append(len(train))
+        return real(self, train, *a, **k)
+
+    monkeypatch.setattr(TitleModel, "fit", fit)
+    pl = checkerboard(n_playlists=60)
+    model = small(candidates=["item-knn", "knn"], val_params=TITLED,
+                  title_only="rerank").fit(pl)
+    model.recommend(queries_from(pl, [[], []], [[2], [3]],
+                                 titles=np.array(["rock", "jazz"], dtype=object)), 5)
+    # once on the training corpus minus the validation split, once on all of it;
+    # the components' empty-seed answers and the title feature share them
+    assert fitted == [42, 60]
+
+
+def test_title_feature_known_answers():
+    from apc.models.ensemble.rank_features import title
+    from apc.models.title import TitleModel
+
+    pl = checkerboard(n_playlists=40)
+    pl.meta["name"] = np.where(np.arange(40) % 2 == 0, "rock", "jazz")
+    model = TitleModel().fit(pl)
+    q = queries_from(pl, [[0], [1], [2]], [[3], [3], [3]],
+                     titles=np.array(["Rock", None, "polka"], dtype=object))
+    pairs = Pairs(np.array([0, 0, 1, 2]), np.array([0, 5, 0, 0], np.int32),
+                  np.zeros((4, 0), np.float32), np.zeros((4, 0), np.float32), 3)
+    stats = CorpusStats(np.ones(pl.n_tracks, np.float32), np.zeros(pl.n_tracks, np.int64),
+                        None, np.ones(1, np.float32), None, model)
+    got = title(FeatureContext(stats, q, pairs, []))
+    s = model.title_similarity_at(q.titles, np.array([0, 0]), np.array([0, 5]))
+    np.testing.assert_allclose(got["title_sum"][:2], s)
+    np.testing.assert_allclose(got["title_score"][:2], s / s.max())
+    assert np.isnan(got["title_score"][2]) and np.isnan(got["title_sum"][2])  # no title
+    assert got["title_score"][3] == 0 and got["title_sum"][3] == 0  # no known token

@@ -140,9 +140,22 @@ def build_component(component: Component, *, wrap: bool = True) -> Any:
     return with_title_fallback(model) if wrap else model
 
 
-def fit_components(components: list[Component], train: Playlists) -> list[Any]:
-    """Fit a fresh model for every component on ``train``; return them in order."""
-    return [build_component(c).fit(train) for c in components]
+def fit_components(components: list[Component], train: Playlists, *,
+                   title: Any = None) -> list[Any]:
+    """Fit a fresh model for every component on ``train``; return them in order.
+
+    ``title``, a title model already fitted on ``train``, answers the empty-seed queries
+    of every wrapped component, so the corpus is indexed by title once, not once per
+    component.
+    """
+    from apc.models.fallback import TitleFallback
+
+    models = [build_component(c).fit(train) for c in components]
+    if title is not None:
+        for m in models:
+            if isinstance(m, TitleFallback):
+                m.title_ = title
+    return models
 
 
 def carve_validation(train: Playlists, protocol: str, options: dict, seed: int):

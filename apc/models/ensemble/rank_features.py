@@ -20,8 +20,9 @@ group               columns (one value per pair)
 ``recency``         the same cosine with the last seed track, and its mean over the last
                     three (position-aware)
 ``seed``            seed length
-``title``           the title model's score (Zamani et al. 2019) where the query has a
-                    title, NaN otherwise
+``title``           the title model's match :math:`s_q(t)` (Zamani et al. 2019) and its
+                    share of the best candidate's, where the query has a title (NaN
+                    otherwise)
 ==================  =====================================================================
 
 Adding a feature
@@ -96,11 +97,13 @@ class CorpusStats:
 
 
 def corpus_stats(train: Playlists, *, n_neighbors: int, max_playlists: int | None,
-                 seed: int, groups: tuple[str, ...]) -> CorpusStats:
+                 seed: int, groups: tuple[str, ...], title: Any = None) -> CorpusStats:
     """Compute :class:`CorpusStats` of ``train`` for the feature ``groups`` asked for.
 
     The co-occurrence cosine is computed on at most ``max_playlists`` training playlists
-    drawn with ``seed`` (all when None), which bounds its cost at MPD scale.
+    drawn with ``seed`` (all when None), which bounds its cost at MPD scale. ``title``
+    is a title model already fitted on ``train`` (one is fitted when the ``title``
+    group needs it and none is given).
     """
     pop = train.item_popularity().astype(np.float32)
     artist = train.track_artists.astype(np.int64)
@@ -121,8 +124,9 @@ def corpus_stats(train: Playlists, *, n_neighbors: int, max_playlists: int | Non
                                                               replace=False))
             x = x[rows]
         sim = cooccurrence_topn(x, n_neighbors, description="rerank co-occurrence")
-    title = None
-    if "title" in groups:
+    if "title" not in groups:
+        title = None
+    elif title is None:
         from apc.models.title import TitleModel
 
         title = TitleModel().fit(train)
@@ -275,26 +279,30 @@ def seed(ctx: FeatureContext) -> dict[str, np.ndarray]:
 
 
 def title(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    """Score candidates by the title model where the query has a title (NaN else)."""
-    out = np.full(len(ctx.pairs.track), np.nan, dtype=np.float32)
+    """Title match where the query has a title (NaN otherwise).
+
+    ``title_sum`` is the title model's :math:`s_q(t)` (TF-IDF cosine of the query title
+    with the names of the playlists holding the track, summed), ``title_score`` the same
+    divided by its largest value among the query's candidates. Computed at the pairs
+    only (:meth:`~apc.models.title.TitleModel.title_similarity_at`).
+    """
+    n_pairs = len(ctx.pairs.track)
+    total = np.full(n_pairs, np.nan, dtype=np.float32)
+    share = total.copy()
     titles = ctx.queries.titles
     model = ctx.stats.title
     if titles is None or model is None:
-        return {"title_score": out}
+        return {"title_score": share, "title_sum": total}
     has = np.array([isinstance(x, str) and bool(x.strip()) for x in titles], dtype=bool)
-    if has.any():
-        rows = np.flatnonzero(has)
-        k = int(min(500, ctx.queries.n_tracks))
-        recs = model.recommend(ctx.queries.subset(rows), k)
-        r, c = np.nonzero(recs.items >= 0)
-        n = ctx.queries.n_tracks
-        keys = rows[r].astype(np.int64) * n + recs.items[r, c]
-        order = np.argsort(keys)
-        got = _lookup(keys[order], recs.scores[r, c][order],
-                      ctx.pairs.query * n + ctx.pairs.track, default=0.0)
-        titled = has[ctx.pairs.query]
-        out[titled] = got[titled]
-    return {"title_score": out}
+    titled = has[ctx.pairs.query]
+    if titled.any():
+        q = ctx.pairs.query[titled]
+        s = model.title_similarity_at(titles, q, ctx.pairs.track[titled])
+        best = np.zeros(ctx.n_queries, dtype=np.float32)
+        np.maximum.at(best, q, s)
+        total[titled] = s
+        share[titled] = s / np.where(best[q] > 0, best[q], 1.0)
+    return {"title_score": share, "title_sum": total}
 
 
 BUILTIN: dict[str, FeatureFn] = {

@@ -62,8 +62,10 @@ from apc.models.ensemble.rank_features import (
     resolve_features,
 )
 from apc.models.params import param
+from apc.models.title import TitleModel
 
 RANKERS = ("auto", "lightgbm", "hist-gbm")
+TITLE_ONLY = ("title", "rerank")
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,11 @@ class RerankConfig:
                                   "test protocol, e.g. 'mpd-challenge').")
     val_params: dict | None = param(None, doc="Options of the validation protocol, "
                                               "e.g. {n_test = 2000}.")
+    title_only: str = param(
+        "title", choices=TITLE_ONLY,
+        doc="Queries without seed tracks (MPD 'title only'): the title model's own list "
+            "('title'), or re-ranked like the others ('rerank'; the ranker then also "
+            "learns from such validation queries).")
     block_queries: int = param(1000, ge=1, doc="Queries per feature block.")
     num_threads: int = param(1, ge=1, doc="Threads of the ranker.")
     seed: int = param(0, ge=0, doc="Seed of the validation split, sampling and ranker.")
@@ -182,6 +189,10 @@ class Rerank(ScoringRecommender):
         ``"lightgbm"`` or ``"hist-gbm"``.
     feature_names_ : list of str
         Columns of the feature matrix.
+    title_ : TitleModel
+        The title model fitted on the whole training corpus: the answer to queries
+        without seed tracks (``title_only = "title"``), the ``title`` feature and the
+        stage-1 models' empty-seed answer.
     val_playlist_ids_ : np.ndarray
         Playlist ids of the validation queries the ranker learnt from (all training
         playlists: the leak test checks it).
@@ -203,7 +214,7 @@ class Rerank(ScoringRecommender):
     """
 
     name = "rerank"
-    empty_seed_fallback = False  # stage-1 models are wrapped for empty seeds themselves
+    empty_seed_fallback = False  # empty seeds: title_ (title_only) or the wrapped components
     config_class = RerankConfig
 
     def _components(self):
@@ -221,10 +232,10 @@ class Rerank(ScoringRecommender):
     def _depths(self, n_tracks: int) -> list[int]:
         return [min(c.n or self.n_candidates, n_tracks) for c in self._components()]
 
-    def _stats(self, train: Playlists):
+    def _stats(self, train: Playlists, title):
         return corpus_stats(train, n_neighbors=self.cooc_neighbors,
                             max_playlists=self.cooc_playlists, seed=self.seed,
-                            groups=tuple(self.features))
+                            groups=tuple(self.features), title=title)
 
     def _block(self, models, stats, queries: Queries, depths):
         """Candidates and features of one block: ``(pairs, X)``; adds to ``timings_``."""
@@ -253,10 +264,22 @@ class Rerank(ScoringRecommender):
         self.val_playlist_ids_ = np.asarray(val.playlist_ids)
         self.timings_ = {}
         t0 = time.perf_counter()
-        models = fit_components(comps, sub)
-        stats = self._stats(sub)
+        title = TitleModel().fit(sub)
+        models = fit_components(comps, sub, title=title)
+        stats = self._stats(sub, title)
         self._time("validation_fit", time.perf_counter() - t0)
         depths = self._depths(sub.n_tracks)
+        n_title_only = 0
+        if self.title_only == "title":
+            # answered by the title model at recommend time: nothing for the ranker
+            seeded = val.seed_lengths > 0
+            n_title_only = int((~seeded).sum())
+            val = val.subset(np.flatnonzero(seeded))
+            if len(val) == 0:
+                raise ApcInputError(
+                    f"every one of the {n_title_only} validation queries has an empty "
+                    "seed, so the ranker has nothing to learn from; use "
+                    "title_only = 'rerank' or another val_protocol", field="val_protocol")
         xs, ys, groups = [], [], []
         n_pos = n_targets = n_pairs = 0
         step = int(self.block_queries)
@@ -285,23 +308,26 @@ class Rerank(ScoringRecommender):
                 f"{n_pairs} candidates ({len(val)} queries): more candidates, other "
                 "candidate models or more validation playlists are needed",
                 field="candidates")
-        self.train_report_ = {"val_queries": len(val), "pairs": n_pairs, "positives": n_pos,
+        self.train_report_ = {"val_queries": len(val), "title_only_queries": n_title_only,
+                              "pairs": n_pairs, "positives": n_pos,
                               "candidate_recall": n_pos / max(n_targets, 1),
                               "train_queries": int(sum(len(g) for g in groups))}
-        del models, stats
+        del models, stats, title
         t0 = time.perf_counter()
         self.ranker_ = _Ranker(self.ranker_kind_, self.config).fit(
             np.concatenate(xs), y, np.concatenate(groups))
         self._time("ranker_fit", time.perf_counter() - t0)
         t0 = time.perf_counter()
-        self.models_ = fit_components(comps, train)
-        self.stats_ = self._stats(train)
+        self.title_ = TitleModel().fit(train)
+        self.models_ = fit_components(comps, train, title=self.title_)
+        self.stats_ = self._stats(train, self.title_)
         self._time("refit", time.perf_counter() - t0)
 
     def recommend(self, queries: Queries, k: int) -> Recommendations:
         """Re-rank each query's candidates and return the top ``k`` (``-1`` padded).
 
-        A query gets at most as many tracks as its stage-1 candidates.
+        A query gets at most as many tracks as its stage-1 candidates. With
+        ``title_only = "title"`` a query without seed tracks gets the title model's list.
 
         Raises
         ------
@@ -316,9 +342,16 @@ class Rerank(ScoringRecommender):
         depths = self._depths(self.n_tracks_)
         items = np.full((len(queries), k), -1, dtype=np.int32)
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        empty = (queries.seed_lengths == 0) & (self.title_only == "title")
+        if empty.any():
+            rows = np.flatnonzero(empty)
+            recs = self.title_.recommend(queries.subset(rows), k)
+            w = recs.items.shape[1]
+            items[rows, :w], scores[rows, :w] = recs.items, recs.scores
+        seeded = np.flatnonzero(~empty)
         step = int(self.block_queries)
-        for lo in progress(range(0, len(queries), step), "rerank"):
-            rows = np.arange(lo, min(len(queries), lo + step))
+        for lo in progress(range(0, len(seeded), step), "rerank"):
+            rows = seeded[lo:lo + step]
             pairs, x = self._block(self.models_, self.stats_, queries.subset(rows), depths)
             t0 = time.perf_counter()
             value = self.ranker_.predict(x) if len(x) else np.empty(0, np.float32)
