@@ -8,7 +8,8 @@ minus a validation split carved with the ``mpd-challenge`` protocol, features of
 validation candidates, the ranker, stage 1 refitted on all training playlists) and
 recommend (top ``--k`` candidates per model, features, ranking). Prints one JSON line
 with wall and CPU seconds, the model's per-phase ``timings_``, peak RSS and recall@k /
-R-precision.
+R-precision; with ``--components`` also each stage-1 model's own recall@k / R-precision
+on the same queries (its top ``k`` from the fitted ``models_``, after the timed parts).
 
 Target (issue 14): candidates for 10k queries (top 500) and re-ranking in under 15
 minutes and 16 GB on 2 cores.
@@ -46,6 +47,10 @@ def main(argv=None) -> None:
     ap.add_argument("--candidates", default="knn:300,cagh:200",
                     help="stage-1 models with their candidate counts")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-refit", action="store_true",
+                    help="refit = False: keep stage 1 as fitted without the validation split")
+    ap.add_argument("--components", action="store_true",
+                    help="also score each stage-1 model alone (untimed)")
     args = ap.parse_args(argv)
 
     from apc.models.ensemble.rerank import Rerank
@@ -58,7 +63,8 @@ def main(argv=None) -> None:
     cands = [{"model": m, "n": int(n)} for m, n in
              (c.split(":") for c in args.candidates.split(","))]
     model = Rerank(candidates=cands, val_protocol="mpd-challenge",
-                   val_params={"n_test": args.val_queries}, num_threads=args.threads)
+                   val_params={"n_test": args.val_queries}, num_threads=args.threads,
+                   refit=not args.no_refit)
     t0, c0 = time.perf_counter(), time.process_time()
     model.fit(train)
     fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -70,7 +76,7 @@ def main(argv=None) -> None:
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
         "candidates": cands, "playlists": len(train), "tracks": train.n_tracks,
         "queries": len(q), "val_queries": args.val_queries, "k": args.k,
-        "ranker": model.ranker_kind_, "load_s": round(load_s, 1),
+        "ranker": model.ranker_kind_, "refit": model.refit, "load_s": round(load_s, 1),
         "fit_s": round(fit_s, 1), "recommend_s": round(rec_s, 1),
         "total_s": round(fit_s + rec_s, 1),
         "fit_cpu_s": round(fit_cpu, 1), "recommend_cpu_s": round(rec_cpu, 1),
@@ -79,6 +85,11 @@ def main(argv=None) -> None:
         "peak_gb_fit": round(rss_fit, 2), "peak_gb": round(rss_gb(), 2),
         **{f"{k}@{args.k}": round(v, 4) for k, v in metrics(recs.items, q).items()},
     }
+    if args.components:
+        out["components"] = {
+            c["model"]: {f"{k}@{args.k}": round(v, 4)
+                         for k, v in metrics(m.recommend(q, args.k).items, q).items()}
+            for c, m in zip(cands, model.models_, strict=True)}
     print(json.dumps(out), flush=True)
 
 
