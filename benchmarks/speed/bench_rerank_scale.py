@@ -47,8 +47,6 @@ def main(argv=None) -> None:
     ap.add_argument("--candidates", default="knn:300,cagh:200",
                     help="stage-1 models with their candidate counts")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-refit", action="store_true",
-                    help="refit = False: keep stage 1 as fitted without the validation split")
     ap.add_argument("--components", action="store_true",
                     help="also score each stage-1 model alone (untimed)")
     args = ap.parse_args(argv)
@@ -63,8 +61,7 @@ def main(argv=None) -> None:
     cands = [{"model": m, "n": int(n)} for m, n in
              (c.split(":") for c in args.candidates.split(","))]
     model = Rerank(candidates=cands, val_protocol="mpd-challenge",
-                   val_params={"n_test": args.val_queries}, num_threads=args.threads,
-                   refit=not args.no_refit)
+                   val_params={"n_test": args.val_queries}, num_threads=args.threads)
     t0, c0 = time.perf_counter(), time.process_time()
     model.fit(train)
     fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -76,7 +73,7 @@ def main(argv=None) -> None:
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
         "candidates": cands, "playlists": len(train), "tracks": train.n_tracks,
         "queries": len(q), "val_queries": args.val_queries, "k": args.k,
-        "ranker": model.ranker_kind_, "refit": model.refit, "load_s": round(load_s, 1),
+        "ranker": model.ranker_kind_, "load_s": round(load_s, 1),
         "fit_s": round(fit_s, 1), "recommend_s": round(rec_s, 1),
         "total_s": round(fit_s + rec_s, 1),
         "fit_cpu_s": round(fit_cpu, 1), "recommend_cpu_s": round(rec_cpu, 1),

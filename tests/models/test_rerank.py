@@ -263,16 +263,3 @@ def test_title_feature_known_answers():
     np.testing.assert_allclose(got["title_score"][:2], s / s.max())
     assert np.isnan(got["title_score"][2]) and np.isnan(got["title_sum"][2])  # no title
     assert got["title_score"][3] == 0 and got["title_sum"][3] == 0  # no known token
-
-
-def test_refit_false_keeps_the_validation_time_models():
-    pl = checkerboard(n_playlists=60)
-    kept = small(refit=False).fit(pl)
-    refitted = small().fit(pl)
-    entries = pl.to_csr().nnz  # popularity counts the playlists each track is in
-    assert refitted.stats_.popularity.sum() == entries
-    assert kept.stats_.popularity.sum() < entries  # the validation playlists are not in it
-    assert kept.models_[0].corpus_fingerprint_ != refitted.models_[0].corpus_fingerprint_
-    assert "refit" not in kept.timings_ and "refit" in refitted.timings_
-    q = _queries(pl)
-    assert kept.recommend(q, 5).items.shape == (4, 5)

@@ -105,9 +105,6 @@ class RerankConfig:
             "learns from such validation queries).")
     block_queries: int = param(1000, ge=1, doc="Queries per feature block.")
     num_threads: int = param(1, ge=1, doc="Threads of the ranker.")
-    refit: bool = param(True, doc="Refit stage 1 (and the feature statistics) on all training "
-                                  "playlists once the ranker is trained; False keeps the ones "
-                                  "fitted without the validation playlists (half the fit time).")
     seed: int = param(0, ge=0, doc="Seed of the validation split, sampling and ranker.")
 
     def check(self) -> None:
@@ -185,8 +182,7 @@ class Rerank(ScoringRecommender):
     Attributes
     ----------
     models_ : list
-        Stage-1 models, fitted on the whole training corpus (without the validation
-        playlists when ``refit`` is False).
+        Stage-1 models, fitted on the whole training corpus.
     ranker_ : object
         The fitted stage-2 model (``LGBMRanker`` or ``HistGradientBoostingClassifier``).
     ranker_kind_ : str
@@ -316,20 +312,16 @@ class Rerank(ScoringRecommender):
                               "pairs": n_pairs, "positives": n_pos,
                               "candidate_recall": n_pos / max(n_targets, 1),
                               "train_queries": int(sum(len(g) for g in groups))}
-        if self.refit:
-            del models, stats, title  # memory for the ranker
-        else:
-            self.models_, self.stats_, self.title_ = models, stats, title
+        del models, stats, title
         t0 = time.perf_counter()
         self.ranker_ = _Ranker(self.ranker_kind_, self.config).fit(
             np.concatenate(xs), y, np.concatenate(groups))
         self._time("ranker_fit", time.perf_counter() - t0)
-        if self.refit:
-            t0 = time.perf_counter()
-            self.title_ = TitleModel().fit(train)
-            self.models_ = fit_components(comps, train, title=self.title_)
-            self.stats_ = self._stats(train, self.title_)
-            self._time("refit", time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        self.title_ = TitleModel().fit(train)
+        self.models_ = fit_components(comps, train, title=self.title_)
+        self.stats_ = self._stats(train, self.title_)
+        self._time("refit", time.perf_counter() - t0)
 
     def recommend(self, queries: Queries, k: int) -> Recommendations:
         """Re-rank each query's candidates and return the top ``k`` (``-1`` padded).
