@@ -246,6 +246,28 @@ class SequenceLightning(pl.LightningModule):
         if self.sampler is not None:
             self.sampler.generator.manual_seed(self.sampler_seed + 7919 * self.global_rank)
 
+    def next_track_loss(self, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                        targets: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of each target: full softmax, or sampled softmax over shared negatives.
+
+        With ``n_negatives > 0``, ``n_negatives`` shared negatives are drawn from the
+        popularity sampler and the logits are corrected by their log probabilities
+        (:func:`sampled_softmax_loss`); the gradients are row-sparse (only the rows read,
+        for :class:`~apc.models.sequence.sparse.LazyAdam`) when the network has
+        ``sparse_rows``. Otherwise the softmax runs over the whole catalogue.
+        """
+        if self.n_negatives <= 0:
+            return full_softmax_loss(h, weight, bias, targets)
+        neg = self.sampler.sample(self.n_negatives, targets.device)
+        log_q = self.sampler.log_prob.to(targets.device)
+        return sampled_softmax_loss_rows(h, weight, bias, targets, neg, log_q,
+                                         sparse=getattr(self.network, "sparse_rows", False))
+
+    def log_train_loss(self, loss: torch.Tensor, n: int) -> None:
+        """Log the epoch mean ``train_loss`` and the step loss on the progress bar."""
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
+        self.log("loss", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, logger=False)
+
     @property
     def monitor(self) -> str:
         """Name of the early-stopping metric."""

@@ -50,11 +50,9 @@ from apc.models.sequence._base import (
     SequenceLightning,
     SequenceRecommender,
     TrainingConfig,
-    full_softmax_loss,
     resolve_negatives,
-    sampled_softmax_loss,
 )
-from apc.models.sequence.sparse import LazyAdam, embed, lazy_rows, sampled_softmax_loss_rows
+from apc.models.sequence.sparse import LazyAdam, embed, lazy_rows
 
 
 # ---------------------------------------------------------------------------- tags
@@ -261,20 +259,8 @@ class AttnGRULightning(SequenceLightning):
         z = self.network.context(batch["seq"])  # (B, mlp)
         y = batch["target"]  # (B,)
         w, b = self.network.out.weight, self.network.out.bias
-        lazy = getattr(self.network, "sparse_rows", False)
-        if self.n_negatives > 0:
-            neg = self.sampler.sample(self.n_negatives, y.device)
-            log_q = self.sampler.log_prob.to(y.device)
-            if lazy:  # gradients on the N + S rows read, not the whole catalogue
-                loss = sampled_softmax_loss_rows(z, w, b, y, neg, log_q)
-            else:
-                loss = sampled_softmax_loss(z, w, b, y, neg, log_q)
-        else:
-            loss = full_softmax_loss(z, w, b, y)
-        self.log(
-            "train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True
-        )
-        self.log("loss", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, logger=False)
+        loss = self.next_track_loss(z, w, b, y)
+        self.log_train_loss(loss, len(y))
         return loss
 
     def configure_optimizers(self):

@@ -60,10 +60,8 @@ from apc.models.sequence._base import (
     SequenceLightning,
     SequenceRecommender,
     TrainingConfig,
-    full_softmax_loss,
     last_position,
     resolve_negatives,
-    sampled_softmax_loss,
 )
 from apc.models.sequence.data import IGNORE
 from apc.models.sequence.kg import RELATIONS, KnowledgeGraph, TransR, build_graph
@@ -272,21 +270,14 @@ class HKANNLightning(SequenceLightning):
         z = self.network.encode(seq)[valid]  # (N, dim)
         y = targets[valid]
         w, bias = self.network.output_layer()
-        if self.n_negatives > 0:
-            neg = self.sampler.sample(self.n_negatives, y.device)
-            loss = sampled_softmax_loss(z, w, bias, y, neg, self.sampler.log_prob.to(y.device))
-        else:
-            loss = full_softmax_loss(z, w, bias, y)
+        loss = self.next_track_loss(z, w, bias, y)
         self.log("rec_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
         hp = self.cfg
         if hp.kg_weight > 0 and len(self.network.triples):
             kg = self.network.kg_loss(int(hp.kg_batch), getattr(self, "kg_generator", None))
             self.log("kg_loss", kg, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
             loss = loss + hp.kg_weight * kg
-        self.log(
-            "train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True
-        )
-        self.log("loss", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, logger=False)
+        self.log_train_loss(loss, len(y))
         return loss
 
     def configure_optimizers(self):

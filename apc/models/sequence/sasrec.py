@@ -47,10 +47,8 @@ from apc.models.sequence._base import (
     SequenceLightning,
     SequenceRecommender,
     TrainingConfig,
-    full_softmax_loss,
     last_position,
     resolve_negatives,
-    sampled_softmax_loss,
 )
 from apc.models.sequence.data import IGNORE
 from apc.models.sequence.sparse import (
@@ -58,7 +56,6 @@ from apc.models.sequence.sparse import (
     embed,
     gather_rows,
     lazy_rows,
-    sampled_softmax_loss_rows,
 )
 
 
@@ -260,19 +257,9 @@ class SASRecLightning(SequenceLightning):
             loss = F.binary_cross_entropy_with_logits(
                 pos_logit, torch.ones_like(pos_logit)
             ) + F.binary_cross_entropy_with_logits(neg_logit, torch.zeros_like(neg_logit))
-        elif self.n_negatives > 0:
-            neg = self.sampler.sample(self.n_negatives, y.device)  # (S,) shared
-            log_q = self.sampler.log_prob.to(y.device)
-            if lazy:  # gradients on the N + S rows read, not the whole catalogue
-                loss = sampled_softmax_loss_rows(h, w, bias, y, neg, log_q)
-            else:
-                loss = sampled_softmax_loss(h, w, bias, y, neg, log_q)
-        else:
-            loss = full_softmax_loss(h, w, bias, y)
-        self.log(
-            "train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True
-        )
-        self.log("loss", loss.detach(), on_step=True, on_epoch=False, prog_bar=True, logger=False)
+        else:  # full or sampled softmax (row-sparse gradients when lazy)
+            loss = self.next_track_loss(h, w, bias, y)
+        self.log_train_loss(loss, len(y))
         return loss
 
     def configure_optimizers(self):
