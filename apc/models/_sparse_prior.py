@@ -63,21 +63,43 @@ def entry_mask(indptr: np.ndarray, n_entries: int, min_position: int) -> np.ndar
 def csr_lookup(m: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Look up ``m[rows[i], cols[i]]`` for every ``i``, vectorised (0 where not stored).
 
-    ``m`` must be canonical (sorted indices, no duplicates).
+    A bisection of every row segment at once: ``ceil(log2(longest row + 1))``
+    vectorised steps over the N lookups, so memory is O(N) and time O(N log(row
+    length)) whatever the size of ``m`` (no key per stored entry, no dense row).
+    ``m`` must have no duplicate entries; its indices are sorted in place if they are
+    not.
 
     Returns
     -------
     np.ndarray
         float64, same length as ``rows``.
+
+    Examples
+    --------
+    >>> m = sp.csr_array(np.array([[0, 2, 0], [3, 0, 4]], dtype=np.float32))
+    >>> csr_lookup(m, np.array([0, 1, 1, 0]), np.array([1, 2, 1, 0])).tolist()
+    [2.0, 4.0, 0.0, 0.0]
     """
-    n = m.shape[1]
-    keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * n + m.indices
-    want = rows.astype(np.int64) * n + cols
-    pos = np.searchsorted(keys, want)
-    pos_c = np.minimum(pos, max(len(keys) - 1, 0))
-    found = (pos < len(keys)) & (keys[pos_c] == want) if len(keys) else np.zeros(len(want), bool)
-    out = np.zeros(len(want), dtype=np.float64)
-    out[found] = m.data[pos_c[found]]
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=m.indices.dtype)
+    out = np.zeros(len(rows), dtype=np.float64)
+    if len(rows) == 0 or m.nnz == 0:
+        return out
+    if not m.has_sorted_indices:
+        m.sort_indices()
+    lo = m.indptr[rows].astype(np.int64)
+    end = m.indptr[rows + 1].astype(np.int64)
+    hi = end.copy()
+    indices = m.indices
+    for _ in range(int(np.ceil(np.log2(int((hi - lo).max()) + 1)))):
+        open_ = lo < hi
+        mid = (lo + hi) >> 1
+        right = open_ & (indices[np.minimum(mid, len(indices) - 1)] < cols)
+        lo = np.where(right, mid + 1, lo)
+        hi = np.where(open_ & ~right, mid, hi)
+    at = np.minimum(lo, len(indices) - 1)
+    hit = (lo < end) & (indices[at] == cols)
+    out[hit] = m.data[at[hit]]
     return out
 
 

@@ -158,7 +158,7 @@ class TitleModel(ScoringRecommender):
             float32 (N,): summed TF-IDF cosine of the query title with the names of the
             training playlists holding the track; 0 without a known title token.
         """
-        from apc.models._csr import csr_values_at
+        from apc.models._sparse_prior import csr_lookup
         from apc.models._topk import expand_ranges
 
         check_is_fitted(self)
@@ -168,8 +168,8 @@ class TitleModel(ScoringRecommender):
         qm = self._query_matrix(titles)
         per = np.diff(qm.indptr)[rows]  # known title tokens of each pair's query
         at = expand_ranges(qm.indptr[rows].astype(np.int64), per)
-        got = csr_values_at(self.title_tracks_, qm.indices[at],
-                            np.repeat(np.asarray(tracks), per)) * qm.data[at]
+        got = csr_lookup(self.title_tracks_, qm.indices[at],
+                         np.repeat(np.asarray(tracks), per)) * qm.data[at]
         pair = np.repeat(np.arange(len(rows)), per)
         return np.bincount(pair, weights=got, minlength=len(rows)).astype(np.float32)
 
